@@ -1,0 +1,202 @@
+"""The Unicorn model: one network, named steps for every task.
+
+Data flows top to bottom::
+
+    image -> backbone (C3, C4, C5) -> neck (P3, P4, P5)                 extract_features
+    C4 of reference + current -> deformable interaction -> embeddings    interact
+    reference map @ softmax(E_ref . E_cur) -> target prior               propagate
+    (P3..P5, prior) -> detection head (SOT or MOT predictors)            detect
+    P3..P5 -> mask branch; dynamic params -> per-instance masks          segment / instance_masks
+    embedding sampled at box centres -> ID features                      id_features
+
+``forward`` computes the training loss (see :mod:`unicorn.models.losses`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from ..config import ModelConfig
+from .heads.detection import TASK_MOT, TASK_SOT, HeadOutput, UnicornHead, decode_outputs
+from .heads.mask import MaskBranch, convex_upsample, dynamic_mask_logits
+from .interaction.embedding import FrameTokens, UnifiedEmbedding
+from .interaction.prior import multiscale_priors, propagate_prior, propagate_prior_fp16
+from .layers import aligned_bilinear
+
+EMBED_STRIDE = 8
+
+
+@dataclass
+class FrameFeatures:
+    """Everything computed from one frame alone (cacheable for a reference frame).
+
+    Attributes:
+        fpn: [P3, P4, P5] neck outputs.
+        c4: (B, C4, H/16, W/16) raw backbone stride-16 feature.
+        tokens: interaction tokens of ``c4`` (filled lazily by :meth:`Unicorn.tokens`).
+    """
+
+    fpn: list[torch.Tensor]
+    c4: torch.Tensor
+    tokens: FrameTokens | None = None
+
+
+class Unicorn(nn.Module):
+    """Backbone + neck + unified embedding + unified head (+ mask branch).
+
+    Args:
+        backbone: module returning [C3, C4, C5] with ``out_channels``.
+        neck: module mapping [C3, C4, C5] to [P3, P4, P5] with ``out_channels``.
+        head: the unified detection head.
+        embedding: the unified embedding, or None for plain detectors.
+        mask_branch: the CondInst mask branch, or None for box-only variants.
+        config: the resolved model config (kept for saving; modules never read it).
+    """
+
+    def __init__(self, backbone: nn.Module, neck: nn.Module, head: UnicornHead,
+                 embedding: UnifiedEmbedding | None = None, mask_branch: MaskBranch | None = None,
+                 config: ModelConfig | None = None) -> None:
+        super().__init__()
+        self.backbone = backbone
+        self.neck = neck
+        self.embedding = embedding
+        self.head = head
+        self.mask_branch = mask_branch
+        self.config = config
+
+    @property
+    def num_classes(self) -> int:
+        return self.head.num_classes
+
+    @property
+    def has_masks(self) -> bool:
+        return self.mask_branch is not None
+
+    # ------------------------------------------------------------------ steps
+    def extract_features(self, images: torch.Tensor) -> FrameFeatures:
+        """Args: images: (B, 3, H, W) BGR 0..255, H and W multiples of 32."""
+        c3, c4, c5 = self.backbone(images)
+        return FrameFeatures(self.neck([c3, c4, c5]), c4)
+
+    def tokens(self, feats: FrameFeatures) -> FrameTokens:
+        """Interaction tokens of a frame (computed once, then cached on ``feats``)."""
+        if self.embedding is None:
+            raise ValueError("this variant is a plain detector without the unified embedding")
+        if feats.tokens is None:
+            feats.tokens = self.embedding.tokens(feats.c4)
+        return feats.tokens
+
+    def interact(self, ref: FrameFeatures, cur: FrameFeatures) -> tuple[torch.Tensor, torch.Tensor]:
+        """Joint interaction of two frames. Returns (E_ref, E_cur), each (B, 128, H/8, W/8)."""
+        f_ref, f_cur = self.embedding.interact(self.tokens(ref), self.tokens(cur))
+        return self.embedding.embed(f_ref), self.embedding.embed(f_cur)
+
+    def embed_current(self, ref: FrameFeatures, cur: FrameFeatures) -> torch.Tensor:
+        """Only the current frame's embedding (ID features need nothing else). (B, 128, H/8, W/8)."""
+        _, f_cur = self.embedding.interact(self.tokens(ref), self.tokens(cur))
+        return self.embedding.embed(f_cur)
+
+    @staticmethod
+    def propagate(embed_ref: torch.Tensor, embed_cur: torch.Tensor, ref_maps: torch.Tensor,
+                  upstream_fp16: bool = False) -> list[torch.Tensor]:
+        """Propagate stride-8 reference maps; returns priors at strides 8/16/32, each (B, K, h, w).
+
+        Args:
+            embed_ref, embed_cur: (B, C, h, w) embeddings.
+            ref_maps: (B, K, h, w) reference maps at stride 8.
+            upstream_fp16: round like upstream's float16 propagation instead of exact float32.
+        """
+        fn = propagate_prior_fp16 if upstream_fp16 else propagate_prior
+        return multiscale_priors(fn(embed_ref, embed_cur, ref_maps))
+
+    def detect(self, feats: FrameFeatures, priors: list[torch.Tensor] | None, task: str) -> HeadOutput:
+        """Run the head with SOT (``priors`` given) or MOT (``priors`` None = zero prior) predictors.
+
+        Priors may hold K targets in their batch axis while ``feats`` holds one image: the
+        features are repeated so every target gets its own pass of the head.
+        """
+        fpn = feats.fpn
+        if priors is not None and priors[0].shape[0] != fpn[0].shape[0]:
+            fpn = [f.expand(priors[0].shape[0], -1, -1, -1) for f in fpn]
+        return self.head(fpn, priors, task)
+
+    @staticmethod
+    def decode(head_out: HeadOutput) -> tuple[torch.Tensor, torch.Tensor]:
+        """Decoded boxes/probabilities (B, N, 5+C) and anchor centres (N, 2)."""
+        return decode_outputs(head_out)
+
+    def segment(self, feats: FrameFeatures) -> tuple[torch.Tensor, torch.Tensor]:
+        """Mask features (B, 8, H/8, W/8) and convex-upsampling weights (B, 144, H/8, W/8)."""
+        if self.mask_branch is None:
+            raise ValueError("this variant has no mask head; use a *_mask variant for VOS or MOTS")
+        return self.mask_branch(feats.fpn)
+
+    def instance_masks(self, head_out: HeadOutput, mask_feats: torch.Tensor, up_weights: torch.Tensor,
+                       anchor_idx: torch.Tensor, locations: torch.Tensor, batch_idx: int = 0,
+                       mask_batch_idx: int = 0, final_rate: int = 2) -> torch.Tensor:
+        """Mask probabilities at input resolution for chosen anchors.
+
+        Args:
+            head_out: head output holding the regression features.
+            mask_feats, up_weights: outputs of :meth:`segment`.
+            anchor_idx: (M,) anchors (indices into the flattened levels).
+            locations: (N, 2) anchor centres from :meth:`decode`.
+            batch_idx: image of ``head_out`` the anchors belong to.
+            mask_batch_idx: image of ``mask_feats`` to use.
+            final_rate: upsampling after the convex x4 (upstream ``d_rate`` = 2).
+
+        Returns:
+            (M, 1, H, W) probabilities.
+        """
+        params = self.head.dynamic_params(head_out, anchor_idx, batch_idx)
+        levels = self.anchor_levels(head_out)[anchor_idx]
+        logits = dynamic_mask_logits(mask_feats[mask_batch_idx:mask_batch_idx + 1], params,
+                                     locations[anchor_idx], levels, EMBED_STRIDE)
+        up = self.mask_branch.up_rate
+        probs = convex_upsample(logits, up_weights[mask_batch_idx:mask_batch_idx + 1], up).sigmoid()
+        return aligned_bilinear(probs, final_rate)
+
+    @staticmethod
+    def anchor_levels(head_out: HeadOutput) -> torch.Tensor:
+        """(N,) level index of every flattened anchor."""
+        device = head_out.raw[0].device
+        return torch.cat([torch.full((r.shape[-2] * r.shape[-1],), k, dtype=torch.long, device=device)
+                          for k, r in enumerate(head_out.raw)])
+
+    @staticmethod
+    def id_features(embed_cur: torch.Tensor, centers_xy: torch.Tensor) -> torch.Tensor:
+        """Sample the embedding at box centres (upstream's grid formula, bilinear, border padding).
+
+        Args:
+            embed_cur: (1, C, h, w) current-frame embedding at stride 8.
+            centers_xy: (N, 2) centres in input pixels.
+
+        Returns:
+            (N, C) ID features.
+        """
+        grid = id_feature_grid(centers_xy, embed_cur.shape[-2:])
+        out = F.grid_sample(embed_cur, grid.view(1, 1, -1, 2), mode="bilinear", padding_mode="border",
+                            align_corners=False)
+        return out[0, :, 0].t()
+
+    def forward(self, *args, **kwargs):  # noqa: D401 - documented in losses
+        """Training loss; see :func:`unicorn.models.losses.unicorn_loss`."""
+        from .losses import unicorn_loss
+
+        return unicorn_loss(self, *args, **kwargs)
+
+
+def id_feature_grid(centers_xy: torch.Tensor, hw: tuple[int, int]) -> torch.Tensor:
+    """Normalised grid of box centres on the stride-8 map. Returns (N, 2) (x, y) in [-1, 1]."""
+    h, w = hw
+    c = centers_xy / EMBED_STRIDE - 0.5
+    x = c[:, 0].clamp(0, w - 1) / (w - 1)
+    y = c[:, 1].clamp(0, h - 1) / (h - 1)
+    return (torch.stack([x, y], 1) - 0.5) * 2
+
+
+__all__ = ["FrameFeatures", "TASK_MOT", "TASK_SOT", "Unicorn", "id_feature_grid"]
