@@ -95,7 +95,8 @@ def _variants() -> dict[str, Variant]:
         Variant("unicorn_inst_convnext_tiny_800x1280", _det(_TINY, masks=True),
                 "COCO detector + CondInst masks, ConvNeXt-T"),
         Variant("unicorn-lite", ModelConfig(
-            backbone="efficientnet_lite0", neck_depth=0.33, neck_channels=(64, 128, 256), norm="bn", num_classes=80, class_names=COCO_CLASSES,
+            backbone="efficientnet_lite0", neck_depth=0.33, neck_channels=(64, 128, 256), norm="bn",
+            num_classes=80, class_names=COCO_CLASSES,
             head_width=96, head_blocks=1, head_convs=2, interaction_dim=128, ffn_dim=512, embed_dim=64,
             mask_branch_channels=64, input_size=(320, 512), pretrained_backbone=True),
             "EfficientNet-Lite0, CPU-sized, 320x512 (the offline default)", "bundled"),

@@ -169,7 +169,7 @@ class UnicornHead(nn.Module):
             starts.append(starts[-1] + h * w)
         n_params = self.controllers[0].out_channels
         out = head_out.reg_feats[0].new_zeros((anchor_idx.numel(), n_params))
-        for k, (h, w) in enumerate(sizes):
+        for k, (_, w) in enumerate(sizes):
             sel = (anchor_idx >= starts[k]) & (anchor_idx < starts[k + 1])
             if not bool(sel.any()):
                 continue

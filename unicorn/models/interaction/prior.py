@@ -63,7 +63,8 @@ def propagate_prior_fp16(embed_ref: torch.Tensor, embed_cur: torch.Tensor, ref_m
     """Upstream's float16 propagation, reproduced rounding step by rounding step.
 
     Upstream casts both embeddings to float16, then computes ``S = E_ref^T E_cur``,
-    ``softmax(S, dim=ref)`` and ``map @ T`` in float16. This function rounds at the same places, in chunks of current pixels (the softmax runs
+    ``softmax(S, dim=ref)`` and ``map @ T`` in float16. This function rounds at the same places,
+    in chunks of current pixels (the softmax runs
     over the reference axis, so chunks are independent): memory is O(HW_ref * chunk), never
     the full matrix. Use it to reproduce upstream outputs bit for bit in spirit; the default
     :func:`propagate_prior` is the exact float32 computation.

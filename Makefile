@@ -1,0 +1,33 @@
+# The two README commands: `make demo` (install + the main job) and `make test` (install + tests).
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PIP := $(VENV)/bin/pip
+STAMP := $(VENV)/.installed
+
+.PHONY: install demo test test-slow lint benchmark clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) install -q --upgrade pip
+	$(PIP) install -q torch==2.14.1 torchvision==0.29.1
+	$(PIP) install -q -e ".[lite,eval,dev,supervision]"
+	touch $(STAMP)
+
+install: $(STAMP)
+
+demo: $(STAMP)
+	$(VENV)/bin/unicorn track unicorn/assets/sample.mp4 --task sot --box 42,86,36,68 --out runs/quickstart --overwrite
+
+test: $(STAMP)
+	$(PY) -m ruff check unicorn tests tools
+	$(PY) -m pytest -q
+
+test-slow: $(STAMP)
+	$(PY) -m pytest -q -m slow
+
+benchmark: $(STAMP)
+	$(PY) tools/benchmark.py
+
+clean:
+	rm -rf $(VENV) runs .pytest_cache

@@ -1,0 +1,92 @@
+"""Public Python API: ``unicorn.load`` and ``unicorn.Tracker``."""
+
+from __future__ import annotations
+
+from dataclasses import fields, replace
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from .errors import UserError
+from .hub import DEFAULT_MODEL, resolve
+from .models.unicorn import Unicorn
+from .trackers.association.bytetrack import ByteTrackConfig
+from .trackers.association.embedding import EmbeddingMatcherConfig
+from .trackers.base import BaseTracker
+from .trackers.mot import MOTConfig, MOTTracker
+from .trackers.sot import SOTConfig, SOTTracker
+from .trackers.vos import VOSConfig, VOSTracker
+
+TASKS = ("sot", "vos", "mot", "mots")
+
+
+def load(name_or_path: str | Path = DEFAULT_MODEL, device: str | torch.device | None = None) -> Unicorn:
+    """Load a model by variant name or checkpoint path.
+
+    Args:
+        name_or_path: ``"unicorn-lite"`` (bundled, offline), an upstream variant name whose weights
+            were downloaded with ``unicorn weights download``, our ``.safetensors`` file, or an
+            upstream ``.pth`` checkpoint.
+        device: ``"cpu"``, ``"cuda"``, ``"cuda:1"``...; default: CUDA when available, else CPU.
+
+    Returns:
+        The model in eval mode on ``device``.
+    """
+    if device is None:
+        device = "cuda" if torch.cuda.is_available() else "cpu"
+    try:
+        device = torch.device(device)
+    except RuntimeError:
+        raise UserError(f"unknown device {device!r}; use 'cpu' or 'cuda'") from None
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise UserError("device 'cuda' was asked for but no CUDA GPU is available; use --device cpu")
+    model = resolve(name_or_path)
+    return model.to(device).eval()
+
+
+def _split(thresholds: dict[str, Any], cls) -> tuple[dict[str, Any], dict[str, Any]]:
+    names = {f.name for f in fields(cls)}
+    return {k: v for k, v in thresholds.items() if k in names}, {k: v for k, v in thresholds.items() if k not in names}
+
+
+def Tracker(model: Unicorn, task: str = "sot", *, input_size: tuple[int, int] | None = None,
+            detector=None, **thresholds: Any) -> BaseTracker:  # noqa: N802 - a factory that reads as a class
+    """Create a tracker for one task over ``model``.
+
+    Args:
+        model: from :func:`load`.
+        task: ``"sot"``, ``"vos"``, ``"mot"`` or ``"mots"``.
+        input_size: network input (H, W), multiples of 32; default: the model's.
+        detector: MOT only: your own detections (callable or MOTChallenge det.txt path).
+        **thresholds: any field of :class:`SOTConfig`, :class:`VOSConfig`, :class:`MOTConfig`,
+            :class:`ByteTrackConfig` or :class:`EmbeddingMatcherConfig` (e.g. ``nms_thresh=0.6``,
+            ``association="embedding"``, ``track_thresh=0.5``, ``classes=(0,)``).
+
+    Returns:
+        A streaming tracker with ``init``, ``step``, ``track`` and ``reset``.
+    """
+    task = str(task).lower()
+    if task not in TASKS:
+        raise UserError(f"unknown task {task!r}; choose one of {', '.join(TASKS)}")
+    if task in ("sot", "vos"):
+        cls = SOTConfig if task == "sot" else VOSConfig
+        known, unknown = _split(thresholds, cls)
+        if unknown:
+            raise UserError(f"unknown {task} setting(s) {sorted(unknown)}; valid: {[f.name for f in fields(cls)]}")
+        tracker_cls = SOTTracker if task == "sot" else VOSTracker
+        return tracker_cls(model, cls(**known), input_size)
+    mot, rest = _split(thresholds, MOTConfig)
+    byte, rest = _split(rest, ByteTrackConfig)
+    emb, rest = _split(rest, EmbeddingMatcherConfig)
+    if rest:
+        valid = [f.name for c in (MOTConfig, ByteTrackConfig, EmbeddingMatcherConfig) for f in fields(c)]
+        raise UserError(f"unknown {task} setting(s) {sorted(rest)}; valid: {valid}")
+    if "classes" in mot and mot["classes"] is not None:
+        mot["classes"] = tuple(int(c) for c in mot["classes"])
+    defaults = MOTConfig()
+    if task == "mots" and "association" not in mot:
+        mot["association"] = "embedding"  # upstream MOTS uses the embedding matcher
+    cfg = replace(defaults, **mot, bytetrack=replace(defaults.bytetrack, **byte),
+                  embedding=replace(defaults.embedding, **emb))
+    return MOTTracker(model, cfg, input_size, segment=(task == "mots"), detector=detector)

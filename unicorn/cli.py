@@ -1,0 +1,260 @@
+"""The ``unicorn`` command line: track, eval, convert-checkpoint, weights, info.
+
+User errors print one line and exit with code 2; nothing on disk is overwritten unless asked.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import sys
+import time
+import warnings
+from pathlib import Path
+
+from .errors import UserError
+
+FORMATS = ("video", "mot", "mots", "davis", "json", "pytracking")
+DEFAULT_FORMATS = {"sot": ("video", "pytracking", "mot", "json"), "vos": ("video", "davis", "json"),
+                   "mot": ("video", "mot", "json"), "mots": ("video", "mots", "mot", "json")}
+
+
+def _size(text: str) -> tuple[int, int]:
+    try:
+        h, w = (int(v) for v in text.lower().split("x"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"size must look like 320x512 (height x width), got {text!r}") from None
+    return h, w
+
+
+def _box(text: str) -> tuple[float, float, float, float]:
+    try:
+        values = tuple(float(v) for v in text.split(","))
+    except ValueError:
+        values = ()
+    if len(values) != 4:
+        raise argparse.ArgumentTypeError(f"a box is x,y,w,h in pixels, e.g. 10,20,50,80; got {text!r}")
+    return values
+
+
+def add_track_parser(sub) -> None:
+    p = sub.add_parser("track", help="track objects in a video, a folder of frames, a webcam or a stream")
+    p.add_argument("input", help="video file, folder of frames, webcam index or URL")
+    p.add_argument("--task", choices=("sot", "vos", "mot", "mots"), default="mot")
+    p.add_argument("--box", type=_box, action="append", help="SOT target x,y,w,h (repeat for several)")
+    p.add_argument("--mask", help="VOS first-frame mask PNG (index or palette image; 0 = background)")
+    p.add_argument("--classes", help="MOT/MOTS: comma-separated class names or ids to keep")
+    p.add_argument("--detections", help="MOT: use this MOTChallenge det.txt instead of our detector")
+    p.add_argument("--association", choices=("bytetrack", "embedding"), help="MOT/MOTS association")
+    p.add_argument("--weights", default="unicorn-lite", help="variant name or checkpoint path")
+    p.add_argument("--size", type=_size, help="network input HxW, multiples of 32 (default: the model's)")
+    p.add_argument("--device", help="cpu or cuda (default: cuda when available)")
+    p.add_argument("--out", help="result folder (default: runs/track/<input name>)")
+    p.add_argument("--formats", help=f"comma-separated subset of {','.join(FORMATS)} (default: per task)")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing result folder")
+    p.add_argument("--max-frames", type=int, help="stop after this many frames")
+
+
+def _class_ids(text: str | None, names: tuple[str, ...]) -> tuple[int, ...] | None:
+    if not text:
+        return None
+    out = []
+    for item in (t.strip() for t in text.split(",") if t.strip()):
+        if item.isdigit():
+            out.append(int(item))
+        elif item in names:
+            out.append(names.index(item))
+        else:
+            raise UserError(f"unknown class {item!r}; this model knows: {', '.join(names)}")
+    return tuple(out)
+
+
+def _read_mask(path: str):
+    import numpy as np
+    from PIL import Image
+
+    p = Path(path)
+    if not p.is_file():
+        raise UserError(f"mask file {p} does not exist")
+    try:
+        img = Image.open(p)
+        arr = np.array(img)
+    except Exception:  # noqa: BLE001
+        raise UserError(f"{p} is not an image; give a PNG mask (0 = background, object ids > 0)") from None
+    if arr.ndim == 3:  # an RGB drawing: every distinct non-black colour is one object
+        flat = arr[..., :3].reshape(-1, 3)
+        colours, inverse = np.unique(flat, axis=0, return_inverse=True)
+        arr = inverse.reshape(arr.shape[:2])
+        black = np.flatnonzero((colours == 0).all(1))
+        if len(black):
+            arr = np.where(arr == black[0], 0, arr + (arr < black[0]))
+    return arr
+
+
+def run_track(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from . import Tracker, load
+    from .data.video_io import open_video
+    from .evaluation import writers as W
+
+    formats = tuple(f.strip() for f in args.formats.split(",")) if args.formats else DEFAULT_FORMATS[args.task]
+    bad = [f for f in formats if f not in FORMATS]
+    if bad:
+        raise UserError(f"unknown format(s) {bad}; choose from {', '.join(FORMATS)}")
+    if args.task == "sot" and not args.box:
+        raise UserError("SOT needs at least one --box x,y,w,h on the first frame")
+    if args.task == "vos" and not args.mask:
+        raise UserError("VOS needs --mask first_frame_mask.png")
+    if args.task in ("sot", "mot") and "davis" in formats:
+        raise UserError("the davis format holds masks; use it with --task vos or mots")
+    name = Path(str(args.input).rstrip("/")).stem or "stream"
+    out = Path(args.out or Path("runs") / "track" / name)
+    if out.exists() and any(out.iterdir()) and not args.overwrite:
+        raise UserError(f"result folder {out} already exists and is not empty; pass --overwrite or another --out")
+    source = open_video(args.input)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        model = load(args.weights, args.device)
+    for w in caught:
+        print(f"warning: {w.message}", file=sys.stderr)
+    cfg = model.config
+    extra = {}
+    if args.task in ("mot", "mots"):
+        classes = _class_ids(args.classes, cfg.class_names)
+        if classes is not None:
+            extra["classes"] = classes
+        if args.association:
+            extra["association"] = args.association
+    tracker = Tracker(model, args.task, input_size=args.size, detector=args.detections, **extra)
+    prompts = {}
+    if args.task == "sot":
+        prompts["boxes"] = args.box
+    elif args.task == "vos":
+        prompts["masks"] = _read_mask(args.mask)
+    if out.exists() and args.overwrite:
+        shutil.rmtree(out)
+    out.mkdir(parents=True)
+    fps = source.fps or 25.0
+    writers = []
+    if "video" in formats:
+        writers.append(W.AnnotatedVideoWriter(out / "annotated.mp4", fps, class_names=cfg.class_names))
+    if "mot" in formats:
+        writers.append(W.MOTChallengeWriter(out / "results_mot.txt"))
+    if "mots" in formats:
+        writers.append(W.MOTSWriter(out / "results_mots.txt"))
+    if "davis" in formats:
+        writers.append(W.DavisPaletteWriter(out / "davis"))
+    if "pytracking" in formats:
+        writers.append(W.PyTrackingWriter(out / "results_pytracking.txt"))
+    if "json" in formats:
+        writers.append(W.CocoTrackWriter(out / "results_coco.json"))
+    import torch
+
+    n, ids, t0 = 0, set(), time.perf_counter()
+    total = min(x for x in (args.max_frames, source.frame_count) if x) if (args.max_frames or source.frame_count) \
+        else None
+    bar = tqdm(total=total, unit="frame", desc=f"{args.task} {name}")
+    try:
+        with torch.inference_mode():
+            for frame in source:
+                if args.max_frames is not None and n >= args.max_frames:
+                    break
+                result = tracker.init(frame, **prompts) if n == 0 else tracker.step(frame)
+                for wr in writers:
+                    if isinstance(wr, W.AnnotatedVideoWriter):
+                        wr.write(frame, result)
+                    else:
+                        wr.write(result)
+                ids.update(result.track_ids.tolist())
+                n += 1
+                bar.update(1)
+    finally:
+        bar.close()
+        source.close()
+        for wr in writers:
+            wr.close()
+    dt = time.perf_counter() - t0
+    summary = {"input": str(args.input), "task": args.task, "weights": str(args.weights), "frames": n,
+               "tracks": len(ids), "seconds": round(dt, 2), "fps": round(n / dt, 2) if dt else None,
+               "device": str(next(model.parameters()).device), "outputs": sorted(p.name for p in out.iterdir())}
+    (out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
+    print(f"{n} frames, {len(ids)} track(s), {summary['fps']} frames/s -> {out}")
+    return 0
+
+
+def run_convert(args: argparse.Namespace) -> int:
+    from .hub import load_checkpoint_file, save_safetensors
+
+    src, dst = Path(args.input), Path(args.output)
+    if dst.exists() and not args.overwrite:
+        raise UserError(f"{dst} already exists; pass --overwrite to replace it")
+    if dst.suffix != ".safetensors":
+        raise UserError(f"output must end in .safetensors, got {dst.name}")
+    model = load_checkpoint_file(src, args.variant)
+    save_safetensors(model, dst, args.variant or "", half=args.half)
+    n = sum(p.numel() for p in model.parameters())
+    print(f"converted {src} ({n / 1e6:.2f} M parameters, backbone {model.config.backbone}, "
+          f"{model.config.num_classes} classes, masks: {model.config.with_masks}) -> {dst}")
+    return 0
+
+
+def run_weights(args: argparse.Namespace) -> int:
+    from .hub import BUNDLED, cache_dir, download
+    from .models.build import VARIANTS
+
+    if args.action == "list":
+        for name, v in VARIANTS.items():
+            bundled = BUNDLED.get(name)
+            here = (bundled is not None and bundled.is_file()) or (cache_dir() / f"{name}.pth").is_file()
+            print(f"{name:42s} {'[on disk]' if here else '         '} {v.description}")
+        return 0
+    if not args.name:
+        raise UserError("name the variant to download, e.g. `unicorn weights download unicorn_track_tiny_mask`")
+    print(f"downloaded and verified -> {download(args.name)}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="unicorn", description="One model for SOT, MOT, VOS and MOTS.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    add_track_parser(sub)
+    c = sub.add_parser("convert-checkpoint", help="convert an upstream .pth checkpoint to .safetensors")
+    c.add_argument("input")
+    c.add_argument("output")
+    c.add_argument("--variant", help="variant name when it cannot be inferred (e.g. unicorn_track_tiny_rt_mask)")
+    c.add_argument("--half", action="store_true", help="store float16 weights")
+    c.add_argument("--overwrite", action="store_true")
+    w = sub.add_parser("weights", help="list variants or download released weights")
+    w.add_argument("action", choices=("list", "download"))
+    w.add_argument("name", nargs="?")
+    try:
+        from .evaluation.cli import add_eval_parser
+    except ImportError:  # evaluation extras not installed
+        add_eval_parser = None
+    if add_eval_parser is not None:
+        add_eval_parser(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    handlers = {"track": run_track, "convert-checkpoint": run_convert, "weights": run_weights}
+    try:
+        if args.command == "eval":
+            from .evaluation.cli import run_eval
+
+            return run_eval(args)
+        return handlers[args.command](args)
+    except UserError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,104 @@
+"""Helpers shared by the result writers and readers: safe file creation, RLE, the DAVIS palette."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import IO
+
+import numpy as np
+from pycocotools import mask as mask_utils
+
+from ..errors import UserError
+
+
+class OutputExistsError(UserError, FileExistsError):
+    """A writer was asked to create a file that already exists and ``overwrite`` is False."""
+
+
+def ensure_new(path: Path, overwrite: bool) -> Path:
+    """Refuse an existing output path unless ``overwrite``; create the parent folder.
+
+    Args:
+        path: file to be written.
+        overwrite: allow replacing an existing file.
+
+    Returns:
+        ``path`` as a Path.
+    """
+    path = Path(path)
+    if path.exists() and not overwrite:
+        raise OutputExistsError(
+            f"Output file {path} already exists; pass overwrite=True (CLI: --overwrite) to replace it, "
+            f"or choose another path."
+        )
+    if path.is_dir():
+        raise UserError(f"Output path {path} is a folder; give a file name.")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def open_new_text(path: Path, overwrite: bool) -> IO[str]:
+    """Open ``path`` for writing text, exclusively unless ``overwrite`` (no race with other writers)."""
+    path = ensure_new(path, overwrite)
+    try:
+        return open(path, "w" if overwrite else "x", encoding="utf-8", newline="\n")
+    except FileExistsError as exc:  # created between the check and the open
+        raise OutputExistsError(
+            f"Output file {path} already exists; pass overwrite=True (CLI: --overwrite) to replace it."
+        ) from exc
+
+
+def fmt_number(value: float, decimals: int) -> str:
+    """Round to ``decimals`` and drop trailing zeros: 12.50 -> '12.5', 3.0 -> '3'."""
+    text = f"{float(value):.{decimals}f}"
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
+    return "0" if text in ("-0", "") else text
+
+
+def encode_rle(mask: np.ndarray) -> dict:
+    """Encode one (H, W) bool mask as COCO compressed RLE with a str ``counts``.
+
+    Returns:
+        ``{"size": [H, W], "counts": str}``.
+    """
+    rle = mask_utils.encode(np.asfortranarray(np.asarray(mask, dtype=np.uint8)))
+    return {"size": [int(rle["size"][0]), int(rle["size"][1])], "counts": rle["counts"].decode("ascii")}
+
+
+def decode_rle(rle: dict) -> np.ndarray:
+    """Decode a COCO compressed RLE (``counts`` str or bytes) to an (H, W) bool mask."""
+    counts = rle["counts"]
+    if isinstance(counts, list):  # uncompressed RLE
+        h, w = rle["size"]
+        rle = mask_utils.frPyObjects(rle, h, w)
+    elif isinstance(counts, str):
+        rle = {"size": list(rle["size"]), "counts": counts.encode("ascii")}
+    return mask_utils.decode(rle).astype(bool)
+
+
+def boxes_from_masks(masks: np.ndarray) -> np.ndarray:
+    """(N, H, W) bool masks -> (N, 4) float32 tight x1 y1 x2 y2 boxes (x2 = last column + 1).
+
+    Empty masks give an all-zero box.
+    """
+    out = np.zeros((len(masks), 4), dtype=np.float32)
+    for i, m in enumerate(masks):
+        ys, xs = np.nonzero(m)
+        if len(xs):
+            out[i] = (xs.min(), ys.min(), xs.max() + 1, ys.max() + 1)
+    return out
+
+
+def davis_palette() -> np.ndarray:
+    """(256, 3) uint8 DAVIS palette (the PASCAL VOC colour map: 1 = dark red, 2 = green, ...).
+
+    Colour ``i`` spreads the bits of ``i`` over the channels: bit 3k goes to red, 3k+1 to
+    green and 3k+2 to blue, at bit position 7 - k.
+    """
+    idx = np.arange(256)
+    pal = np.zeros((256, 3), dtype=np.int64)
+    for k in range(8):
+        for ch in range(3):
+            pal[:, ch] |= ((idx >> (3 * k + ch)) & 1) << (7 - k)
+    return pal.astype(np.uint8)

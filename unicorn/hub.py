@@ -1,0 +1,162 @@
+"""Where weights come from: bundled files, the local cache, user paths, and explicit downloads."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import warnings
+from dataclasses import replace
+from pathlib import Path
+
+import torch
+
+from .config import ModelConfig, from_dict, to_dict
+from .errors import UserError
+from .models.build import VARIANTS, build_model, get_variant
+from .models.convert import convert_state_dict, extract_state_dict, is_upstream_state_dict
+from .models.unicorn import Unicorn
+
+ASSETS = Path(__file__).resolve().parent / "assets"
+BUNDLED = {"unicorn-lite": ASSETS / "unicorn-lite.safetensors"}
+DEFAULT_MODEL = "unicorn-lite"
+
+
+def cache_dir() -> Path:
+    """Folder for downloaded weights (``$UNICORN_HOME`` or ``~/.cache/unicorn``)."""
+    return Path(os.environ.get("UNICORN_HOME", Path.home() / ".cache" / "unicorn"))
+
+
+def save_safetensors(model: Unicorn, path: str | Path, variant: str = "", half: bool = False) -> Path:
+    """Save weights with the architecture in the file's metadata (loadable by :func:`load`)."""
+    from safetensors.torch import save_file
+
+    state = {k: (v.half() if half and v.is_floating_point() else v).contiguous()
+             for k, v in model.state_dict().items()}
+    meta = {"unicorn_config": json.dumps(to_dict(model.config)), "unicorn_variant": variant}
+    path = Path(path)
+    save_file(state, str(path), metadata=meta)
+    return path
+
+
+def _config_from_upstream(state: dict[str, torch.Tensor], hint: str | None) -> ModelConfig:
+    """Guess the architecture of an upstream checkpoint from its keys and shapes."""
+    if hint:
+        return get_variant(hint).config
+    if "backbone.backbone.layer1.0.conv1.weight" in state:
+        base = get_variant("unicorn_track_r50_mask").config
+    else:
+        stem = state.get("backbone.backbone.downsample_layers.0.0.weight")
+        if stem is None:
+            raise UserError("cannot tell the backbone of this checkpoint; pass the variant name explicitly")
+        size = {96: "tiny", 128: "base", 192: "large"}.get(int(stem.shape[0]))
+        if size is None:
+            raise UserError(f"unknown ConvNeXt width {stem.shape[0]} in checkpoint")
+        base = replace(get_variant("unicorn_track_tiny_mask").config, backbone=f"convnext_{size}")
+    num_classes = int(state["head.cls_preds.0.weight"].shape[0])
+    names = {8: base.class_names, 1: ("pedestrian",)}.get(num_classes, VARIANTS["unicorn-lite"].config.class_names
+                                                          if num_classes == 80 else
+                                                          tuple(f"class{i}" for i in range(num_classes)))
+    return replace(base, num_classes=num_classes, class_names=names,
+                   with_masks="head.controllers.0.weight" in state,
+                   with_embedding="transformer.level_embed" in state)
+
+
+def load_checkpoint_file(path: Path, variant: str | None = None) -> Unicorn:
+    """Build and load a model from a file: our safetensors, or an upstream ``.pth`` checkpoint."""
+    if not path.is_file():
+        raise UserError(f"weights file {path} does not exist")
+    if path.suffix == ".safetensors":
+        from safetensors import safe_open
+        from safetensors.torch import load_file
+
+        try:
+            with safe_open(str(path), "pt") as fh:
+                meta = fh.metadata() or {}
+            state = load_file(str(path))
+        except Exception as exc:  # noqa: BLE001 - any parse failure is the user's file
+            raise UserError(f"{path} is not a readable safetensors file ({exc})") from None
+        if is_upstream_state_dict(state):
+            return _from_upstream(state, variant, path)
+        if "unicorn_config" not in meta and not variant:
+            raise UserError(f"{path} has no architecture metadata; pass the variant name as well")
+        cfg = from_dict(ModelConfig, json.loads(meta["unicorn_config"])) if "unicorn_config" in meta \
+            else get_variant(variant).config
+        model = build_model(replace(cfg, pretrained_backbone=False))
+        model.load_state_dict({k: v.to(model.state_dict()[k].dtype) for k, v in state.items()}, strict=True)
+        return model
+    try:
+        raw = torch.load(str(path), map_location="cpu", weights_only=True)
+    except Exception as exc:  # noqa: BLE001
+        raise UserError(f"{path} is not a PyTorch checkpoint this package can read safely ({exc})") from None
+    state = extract_state_dict(raw)
+    if not is_upstream_state_dict(state):
+        raise UserError(f"{path} does not look like an upstream Unicorn checkpoint (no backbone.backbone.* keys); "
+                        "save our own models as .safetensors")
+    return _from_upstream(state, variant, path)
+
+
+def _from_upstream(state: dict[str, torch.Tensor], variant: str | None, path: Path) -> Unicorn:
+    cfg = _config_from_upstream(state, variant)
+    model = build_model(cfg)
+    allow = variant is not None and not get_variant(variant).config.with_masks
+    model.load_state_dict(convert_state_dict(state, model.state_dict(), allow_missing_masks=allow), strict=True)
+    return model
+
+
+def resolve(name_or_path: str | Path) -> Unicorn:
+    """Model for a variant name or a file path (see :func:`unicorn.load`)."""
+    text = str(name_or_path)
+    path = Path(text).expanduser()
+    if path.suffix in (".pth", ".pt", ".ckpt", ".tar", ".safetensors") or path.exists():
+        return load_checkpoint_file(path)
+    variant = get_variant(text)
+    if text in BUNDLED:
+        if BUNDLED[text].is_file():
+            return load_checkpoint_file(BUNDLED[text], text)
+        warnings.warn(f"{text}: no trained weights are bundled in this install; the model has ImageNet "
+                      "backbone weights and randomly initialised tracking parts, so its output is not "
+                      "meaningful", stacklevel=3)
+        return build_model(variant.config)
+    cached = cache_dir() / f"{text}.pth"
+    if cached.is_file():
+        return load_checkpoint_file(cached, text)
+    raise UserError(f"weights for {text} are not on this machine; run `unicorn weights download {text}` "
+                    f"(needs network) or pass the path of a checkpoint")
+
+
+def sha256_of(path: Path) -> str:
+    """Hex sha256 of a file (streamed)."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def download(name: str) -> Path:
+    """Download released upstream weights into the cache (only when a user asks for it)."""
+    variant = get_variant(name)
+    if not variant.weights.startswith("https://huggingface.co/"):
+        raise UserError(f"{name} has no automatic download ({variant.weights or 'not released'}); download "
+                        "the checkpoint by hand and pass its path")
+    try:
+        from huggingface_hub import HfApi, hf_hub_download
+    except ImportError:
+        raise UserError("downloading needs `pip install huggingface_hub`") from None
+    repo = variant.weights.split("huggingface.co/", 1)[1]
+    try:
+        files = [f for f in HfApi().list_repo_files(repo) if f.endswith((".pth", ".pt", ".bin"))]
+        if not files:
+            raise UserError(f"no checkpoint file found in {repo}")
+        local = Path(hf_hub_download(repo, files[0]))
+    except UserError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - network errors are the user's to fix
+        raise UserError(f"download of {name} from {repo} failed: {exc}") from None
+    target = cache_dir() / f"{name}.pth"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_bytes(local.read_bytes())
+    load_checkpoint_file(target, name)  # verify: converts strictly or raises
+    (cache_dir() / f"{name}.sha256").write_text(sha256_of(target) + "\n")
+    return target

@@ -1,0 +1,167 @@
+"""What every task tracker shares: input checks, letterboxing, the model call, video iteration."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from ..errors import UserError
+from ..models.postprocess import letterbox
+from ..models.unicorn import FrameFeatures, Unicorn
+from ..types import FrameResult
+
+
+@dataclass
+class Frame:
+    """One preprocessed frame.
+
+    Attributes:
+        image: (1, 3, H, W) network input on the model's device.
+        r: letterbox scale (input pixels per original pixel).
+        size: (H0, W0) original frame size.
+    """
+
+    image: torch.Tensor
+    r: float
+    size: tuple[int, int]
+
+
+def check_frame(frame: Any) -> np.ndarray:
+    """Validate a BGR uint8 frame; the error says what was given and what is expected."""
+    if not isinstance(frame, np.ndarray):
+        raise UserError(f"a frame must be a numpy array (H, W, 3) in BGR order; got {type(frame).__name__}")
+    if frame.ndim == 2:
+        frame = np.repeat(frame[:, :, None], 3, axis=2)
+    if frame.ndim != 3 or frame.shape[2] != 3 or frame.shape[0] < 8 or frame.shape[1] < 8:
+        raise UserError(f"a frame must have shape (H, W, 3) with H, W >= 8; got {frame.shape}")
+    if frame.dtype != np.uint8:
+        raise UserError(f"a frame must be uint8 (0..255); got {frame.dtype}")
+    return frame
+
+
+def check_boxes_xywh(boxes: Any, size: tuple[int, int]) -> np.ndarray:
+    """Validate initial boxes (x, y, w, h) against the frame; returns (K, 4) float64.
+
+    A box may extend past the border (it is clipped), but it must overlap the frame and have
+    positive width and height.
+    """
+    arr = np.asarray(boxes, dtype=np.float64)
+    if arr.ndim == 1:
+        arr = arr[None]
+    if arr.ndim != 2 or arr.shape[1] != 4 or len(arr) == 0:
+        raise UserError(f"boxes must be (x, y, w, h) or a list of them; got shape {np.shape(boxes)}")
+    h0, w0 = size
+    for x, y, w, h in arr:
+        if not np.isfinite([x, y, w, h]).all() or w <= 0 or h <= 0:
+            raise UserError(f"box (x={x:g}, y={y:g}, w={w:g}, h={h:g}) has zero or negative size; "
+                            "give a width and height of at least 1 pixel")
+        if x >= w0 or y >= h0 or x + w <= 0 or y + h <= 0:
+            raise UserError(f"box (x={x:g}, y={y:g}, w={w:g}, h={h:g}) lies outside the {w0}x{h0} frame; "
+                            "boxes are x, y (top-left), width, height in pixels")
+    x1 = np.clip(arr[:, 0], 0, w0)
+    y1 = np.clip(arr[:, 1], 0, h0)
+    x2 = np.clip(arr[:, 0] + arr[:, 2], 0, w0)
+    y2 = np.clip(arr[:, 1] + arr[:, 3], 0, h0)
+    return np.stack([x1, y1, x2 - x1, y2 - y1], 1)
+
+
+def check_masks(masks: Any, size: tuple[int, int]) -> np.ndarray:
+    """Validate initial masks: an (H, W) index map (0 = background) or (K, H, W) binary masks.
+
+    Returns: (K, H, W) bool masks, one per object, none empty.
+    """
+    arr = np.asarray(masks)
+    h0, w0 = size
+    if arr.ndim == 2:
+        if arr.shape != (h0, w0):
+            raise UserError(f"mask has size {arr.shape[1]}x{arr.shape[0]} but the frame is {w0}x{h0}; "
+                            "give a mask of the first frame's size")
+        ids = [v for v in np.unique(arr) if v != 0]
+        arr = np.stack([arr == v for v in ids]) if ids else np.zeros((0, h0, w0), bool)
+    if arr.ndim != 3 or arr.shape[1:] != (h0, w0):
+        raise UserError(f"masks must be (H, W) or (K, H, W) with H, W = {h0}, {w0}; got {arr.shape}")
+    arr = arr.astype(bool)
+    if len(arr) == 0 or not arr.reshape(len(arr), -1).any(1).all():
+        raise UserError("a mask is empty (no foreground pixel); draw the object in the first-frame mask")
+    return arr
+
+
+def mask_boxes_xyxy(masks: np.ndarray) -> np.ndarray:
+    """Tight boxes of (K, H, W) masks as (K, 4) x1, y1, x2, y2 (x2, y2 exclusive)."""
+    out = np.zeros((len(masks), 4), np.float64)
+    for k, m in enumerate(masks):
+        ys, xs = np.nonzero(m)
+        if len(xs):
+            out[k] = (xs.min(), ys.min(), xs.max() + 1, ys.max() + 1)
+    return out
+
+
+class BaseTracker:
+    """Streaming tracker over one :class:`Unicorn` model.
+
+    Args:
+        model: the network (any device; inputs follow it).
+        input_size: (H, W) network input; defaults to the model's configured size.
+    """
+
+    task = "base"
+
+    def __init__(self, model: Unicorn, input_size: tuple[int, int] | None = None) -> None:
+        self.model = model.eval()
+        cfg = getattr(model, "config", None)
+        self.input_size = tuple(input_size or (cfg.input_size if cfg else (800, 1280)))
+        if self.input_size[0] % 32 or self.input_size[1] % 32:
+            raise UserError(f"input size {self.input_size} must be multiples of 32 (e.g. 320x512)")
+        self.frame_index = -1
+
+    @property
+    def device(self) -> torch.device:
+        return next(self.model.parameters()).device
+
+    def preprocess(self, frame: np.ndarray) -> Frame:
+        """Letterbox a BGR frame for the network."""
+        frame = check_frame(frame)
+        image, r = letterbox(frame, self.input_size)
+        return Frame(torch.from_numpy(image)[None].to(self.device), r, frame.shape[:2])
+
+    def features(self, frame: Frame) -> FrameFeatures:
+        return self.model.extract_features(frame.image)
+
+    def reset(self) -> None:
+        """Forget the video: the next call must be ``init``."""
+        self.frame_index = -1
+
+    def _require_init(self) -> None:
+        if self.frame_index < 0:
+            raise UserError(f"{self.task} tracker: call init(frame, ...) on the first frame before step()")
+
+    def init(self, frame: np.ndarray, **prompts: Any) -> FrameResult:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def step(self, frame: np.ndarray) -> FrameResult:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def track(self, source: str | Path | int | Any, **prompts: Any) -> Iterator[FrameResult]:
+        """Track a whole video, yielding one result per frame (the first from ``init``).
+
+        Args:
+            source: a video path, folder of frames, webcam index, URL, or any iterable of BGR frames.
+            prompts: what ``init`` needs (``boxes=`` for SOT, ``masks=`` for VOS).
+        """
+        from ..data.video_io import open_video
+
+        frames = source if not isinstance(source, str | Path | int) else open_video(source)
+        self.reset()
+        try:
+            with torch.inference_mode():
+                for i, frame in enumerate(frames):
+                    yield self.init(frame, **prompts) if i == 0 else self.step(frame)
+        finally:
+            close = getattr(frames, "close", None)
+            if close is not None:
+                close()

@@ -1,0 +1,201 @@
+"""Multi-object tracking (and MOTS): detect with a zero prior, associate, optionally segment."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from ..errors import UserError
+from ..models.postprocess import box_to_frame, masks_to_frame, postprocess
+from ..models.unicorn import FrameFeatures, Unicorn
+from ..types import FrameResult
+from .association.bytetrack import ByteTrack, ByteTrackConfig
+from .association.embedding import EmbeddingMatcher, EmbeddingMatcherConfig
+from .base import BaseTracker
+
+# A detector callable: (frame_bgr, frame_index) -> (boxes_xyxy (N,4), scores (N,), class_ids (N,))
+Detector = Callable[[np.ndarray, int], tuple[np.ndarray, np.ndarray, np.ndarray]]
+
+
+@dataclass(frozen=True)
+class MOTConfig:
+    """Detection and association settings (upstream defaults).
+
+    Attributes:
+        association: ``"bytetrack"`` (IoU + Kalman, MOT17) or ``"embedding"`` (bi-softmax on ID features).
+        conf_thresh: detection score threshold before NMS (0.01).
+        nms_thresh: NMS IoU (0.7 for MOT17/MOTS; 0.65 in the BDD100K pipeline).
+        min_score: detections at or below this score are dropped before embedding matching (0.1).
+        classes: class ids to track (None = all classes of the model).
+        mask_thresh: probability above which a pixel belongs to a mask (MOTS; 0.3).
+        bytetrack: ByteTrack thresholds.
+        embedding: embedding-matcher thresholds.
+    """
+
+    association: str = "bytetrack"
+    conf_thresh: float = 0.01
+    nms_thresh: float = 0.7
+    min_score: float = 0.1
+    classes: tuple[int, ...] | None = None
+    mask_thresh: float = 0.3
+    bytetrack: ByteTrackConfig = field(default_factory=ByteTrackConfig.mot17)
+    embedding: EmbeddingMatcherConfig = field(default_factory=EmbeddingMatcherConfig.mot17)
+
+    def __post_init__(self) -> None:
+        if self.association not in ("bytetrack", "embedding"):
+            raise UserError(f"association must be 'bytetrack' or 'embedding', got {self.association!r}")
+
+
+def remove_overlaps(masks: np.ndarray, track_ids: np.ndarray) -> np.ndarray:
+    """Make masks disjoint: a pixel claimed by several tracks goes to the lowest track id.
+
+    Args:
+        masks: (N, H, W) bool.
+        track_ids: (N,) ids.
+
+    Returns:
+        (N, H, W) bool, disjoint.
+    """
+    out = masks.copy()
+    taken = np.zeros(masks.shape[1:], bool)
+    for i in np.argsort(track_ids, kind="stable"):
+        out[i] &= ~taken
+        taken |= out[i]
+    return out
+
+
+def load_mot_detections(path: str | Path) -> dict[int, np.ndarray]:
+    """Read a MOTChallenge det.txt (frame, -1, x, y, w, h, score, ...) into {frame (1-based): (N, 5) xyxy+score}."""
+    path = Path(path)
+    if not path.is_file():
+        raise UserError(f"detections file {path} does not exist")
+    out: dict[int, list] = {}
+    for n, line in enumerate(path.read_text().splitlines(), 1):
+        if not line.strip():
+            continue
+        parts = line.replace(" ", "").split(",")
+        try:
+            frame, x, y, w, h, score = int(float(parts[0])), *map(float, parts[2:7])
+        except (ValueError, IndexError):
+            raise UserError(f"{path}:{n}: expected 'frame,id,x,y,w,h,score,...', got {line.strip()!r}") from None
+        out.setdefault(frame, []).append((x, y, x + w, y + h, score))
+    return {k: np.asarray(v, np.float32) for k, v in out.items()}
+
+
+class MOTTracker(BaseTracker):
+    """Tracks every object of the chosen classes; with ``segment=True`` it is the MOTS tracker.
+
+    Args:
+        model: the network.
+        config: detection and association settings.
+        input_size: network input (H, W).
+        segment: also output masks (MOTS).
+        detector: bring your own detections: a callable or a MOTChallenge det.txt path.
+    """
+
+    task = "mot"
+
+    def __init__(self, model: Unicorn, config: MOTConfig | None = None, input_size: tuple[int, int] | None = None,
+                 segment: bool = False, detector: Detector | str | Path | None = None) -> None:
+        super().__init__(model, input_size)
+        self.config = config or MOTConfig()
+        self.segment = segment
+        if segment:
+            self.task = "mots"
+            if not model.has_masks:
+                raise UserError("MOTS needs a model with a mask head (a *_mask variant or unicorn-lite)")
+            if detector is not None:
+                raise UserError("MOTS needs the model's own detections (their masks); drop --detections")
+        if self.config.association == "embedding" and model.embedding is None:
+            raise UserError("the embedding matcher needs a tracking model; this is a plain detector")
+        if isinstance(detector, str | Path):
+            table = load_mot_detections(detector)
+            self.detector: Detector | None = lambda frame, i: _rows(table.get(i + 1))
+        else:
+            self.detector = detector
+        self.reset()
+
+    def reset(self) -> None:
+        super().reset()
+        cfg = self.config
+        self._assoc = ByteTrack(cfg.bytetrack) if cfg.association == "bytetrack" else EmbeddingMatcher(cfg.embedding)
+        self._prev: FrameFeatures | None = None
+
+    def init(self, frame: np.ndarray) -> FrameResult:
+        """Start a video (MOT needs no prompt) and track its first frame."""
+        self.reset()
+        return self.step(frame)
+
+    def step(self, frame: np.ndarray) -> FrameResult:
+        """Detect, associate (and segment) one frame."""
+        f = self.preprocess(frame)
+        cfg = self.config
+        self.frame_index += 1
+        with torch.inference_mode():
+            cur = self.features(f)
+            head_out = idx = locations = None
+            if self.detector is None:
+                head_out = self.model.detect(cur, None, "mot")
+                decoded, locations = self.model.decode(head_out)
+                dets, idx = postprocess(decoded[0], self.model.num_classes, cfg.conf_thresh, cfg.nms_thresh)
+                boxes_in = dets[:, :4]
+                scores = (dets[:, 4] * dets[:, 5]).cpu().numpy()
+                classes = dets[:, 6].long().cpu().numpy()
+                boxes = box_to_frame(boxes_in, f.r, self.input_size).astype(np.float32).reshape(-1, 4)
+            else:
+                boxes, scores, classes = _check_own(self.detector(frame, self.frame_index), f.size)
+                boxes_in = torch.from_numpy(boxes * f.r).to(self.device)
+            keep = np.ones(len(scores), bool)
+            if cfg.classes is not None:
+                keep &= np.isin(classes, cfg.classes)
+            if cfg.association == "embedding":
+                keep &= scores > cfg.min_score
+            sel = np.flatnonzero(keep)
+            if cfg.association == "embedding":
+                ref = self._prev if self._prev is not None else cur
+                e_cur = self.model.embed_current(ref, cur)
+                sel_t = torch.from_numpy(sel).to(self.device)
+                centres = (boxes_in[sel_t, :2] + boxes_in[sel_t, 2:4]) / 2
+                embeds = self.model.id_features(e_cur, centres).float().cpu().numpy()
+                tracks = self._assoc.update(boxes[sel], scores[sel], embeds, classes[sel])
+                self.model.tokens(cur)
+                self._prev = FrameFeatures([], cur.c4, cur.tokens)  # keep only what the next frame needs
+            else:
+                tracks = self._assoc.update(boxes[sel], scores[sel], classes[sel])
+            masks = None
+            if self.segment:
+                masks = np.zeros((len(tracks), *f.size), bool)
+                if len(tracks):
+                    rows = torch.from_numpy(sel[tracks.detection_indices]).to(self.device)
+                    mask_feats, up_weights = self.model.segment(cur)
+                    probs = self.model.instance_masks(head_out, mask_feats, up_weights, idx[rows], locations)
+                    masks = masks_to_frame(probs, f.r, f.size).float().cpu().numpy() > cfg.mask_thresh
+                    masks = remove_overlaps(masks, tracks.track_ids)
+        return FrameResult(self.frame_index, f.size, tracks.track_ids, tracks.boxes_xyxy, tracks.scores,
+                           tracks.class_ids, masks)
+
+
+def _rows(table_rows: np.ndarray | None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    if table_rows is None:
+        return np.zeros((0, 4), np.float32), np.zeros((0,), np.float32), np.zeros((0,), np.int64)
+    return table_rows[:, :4], table_rows[:, 4], np.zeros(len(table_rows), np.int64)
+
+
+def _check_own(out, size: tuple[int, int]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    try:
+        boxes, scores, classes = out
+        boxes = np.asarray(boxes, np.float32).reshape(-1, 4)
+        scores = np.asarray(scores, np.float32).reshape(-1)
+        classes = np.asarray(classes, np.int64).reshape(-1)
+    except (TypeError, ValueError):
+        raise UserError("a detector must return (boxes_xyxy (N,4), scores (N,), class_ids (N,))") from None
+    if not (len(boxes) == len(scores) == len(classes)):
+        raise UserError(f"detector returned {len(boxes)} boxes, {len(scores)} scores, {len(classes)} classes")
+    h, w = size
+    boxes[:, 0::2] = boxes[:, 0::2].clip(0, w)
+    boxes[:, 1::2] = boxes[:, 1::2].clip(0, h)
+    return boxes, scores, classes

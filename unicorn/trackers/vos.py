@@ -1,0 +1,185 @@
+"""Video object segmentation: first-frame masks -> box priors -> per-object top-1 mask -> soft aggregation.
+
+As upstream, each object's mask is reduced to its bounding box for the prior; objects added at a
+later frame keep that frame as their own reference.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+
+from ..errors import UserError
+from ..models.interaction.prior import box_label_map, downsample_label_map
+from ..models.postprocess import masks_to_frame, postprocess
+from ..models.unicorn import FrameFeatures, Unicorn
+from ..types import FrameResult
+from .base import BaseTracker, check_masks, mask_boxes_xyxy
+
+
+@dataclass(frozen=True)
+class VOSConfig:
+    """Upstream VOS thresholds.
+
+    Attributes:
+        conf_thresh: minimum score kept before NMS (0.001).
+        nms_thresh: NMS IoU (0.65).
+        upstream_fp16: float16 prior propagation as upstream.
+    """
+
+    conf_thresh: float = 0.001
+    nms_thresh: float = 0.65
+    upstream_fp16: bool = False
+
+
+@dataclass
+class _Reference:
+    """A reference frame and the objects that were prompted on it."""
+
+    feats: FrameFeatures
+    object_ids: list[int] = field(default_factory=list)
+    maps: list[torch.Tensor] = field(default_factory=list)  # each (1, h/8, w/8)
+
+
+def soft_aggregate(probs: np.ndarray) -> np.ndarray:
+    """Merge per-object probabilities into one label map.
+
+    background = prod(1 - p_i); label = argmax over [background, p_1, ..., p_N].
+
+    Args:
+        probs: (N, H, W) object probabilities.
+
+    Returns:
+        (H, W) int64 labels: 0 background, i + 1 for object i.
+    """
+    if len(probs) == 0:
+        raise ValueError("soft_aggregate needs at least one object")
+    background = np.prod(1.0 - probs, axis=0, keepdims=True)
+    return np.argmax(np.concatenate([background, probs], 0), axis=0)
+
+
+class VOSTracker(BaseTracker):
+    """Segments objects given by masks; objects can be added and removed while tracking."""
+
+    task = "vos"
+
+    def __init__(self, model: Unicorn, config: VOSConfig | None = None,
+                 input_size: tuple[int, int] | None = None) -> None:
+        if not model.has_masks:
+            raise UserError("VOS needs a model with a mask head (a *_mask variant or unicorn-lite)")
+        super().__init__(model, input_size)
+        self.config = config or VOSConfig()
+        self.reset()
+
+    def reset(self) -> None:
+        super().reset()
+        self._refs: list[_Reference] = []
+        self._objects: dict[int, _Reference] = {}
+        self._last_score: dict[int, float] = {}
+
+    @property
+    def object_ids(self) -> list[int]:
+        return sorted(self._objects)
+
+    def init(self, frame: np.ndarray, masks, ids=None) -> FrameResult:
+        """Start a video from masks of the first frame ((H, W) index map or (K, H, W) binary)."""
+        self.reset()
+        self.frame_index = 0
+        return self._add(frame, masks, ids)
+
+    def add_objects(self, frame: np.ndarray, masks, ids=None) -> FrameResult:
+        """Add objects on the current frame (call instead of ``step`` for that frame).
+
+        Existing objects are tracked into this frame as usual; the new ones start from their masks.
+        """
+        self._require_init()
+        result = self.step(frame)
+        added = self._add(frame, masks, ids, skip_frame_index=True, previous=result)
+        return added
+
+    def remove_objects(self, ids) -> None:
+        """Stop tracking these object ids."""
+        for i in np.atleast_1d(ids).tolist():
+            ref = self._objects.pop(int(i), None)
+            if ref is not None:
+                pos = ref.object_ids.index(int(i))
+                del ref.object_ids[pos], ref.maps[pos]
+        self._refs = [r for r in self._refs if r.object_ids]
+
+    def _add(self, frame: np.ndarray, masks, ids, skip_frame_index: bool = False,
+             previous: FrameResult | None = None) -> FrameResult:
+        f = self.preprocess(frame)
+        arr = np.asarray(masks)
+        if arr.ndim == 2 and ids is None:
+            ids = [int(v) for v in np.unique(arr) if v != 0]
+        bin_masks = check_masks(masks, f.size)
+        ids = list(range(max(self._objects, default=0) + 1, max(self._objects, default=0) + 1 + len(bin_masks))) \
+            if ids is None else [int(i) for i in np.atleast_1d(ids)]
+        if len(ids) != len(bin_masks):
+            raise UserError(f"{len(ids)} ids given for {len(bin_masks)} masks")
+        clash = sorted(set(ids) & set(self._objects))
+        if clash:
+            raise UserError(f"object ids {clash} are already tracked; remove them first or use new ids")
+        with torch.inference_mode():
+            ref = _Reference(self.features(f))
+            self.model.tokens(ref.feats)
+        h, w = self.input_size
+        boxes = torch.from_numpy(mask_boxes_xyxy(bin_masks) * f.r).float()
+        maps = downsample_label_map(box_label_map(boxes, h, w)).to(self.device)
+        for i, obj_id in enumerate(ids):
+            ref.object_ids.append(obj_id)
+            ref.maps.append(maps[i])
+            self._objects[obj_id] = ref
+            self._last_score[obj_id] = 1.0
+        self._refs.append(ref)
+        # The output of this frame: tracked objects (if any) with the new masks painted over them.
+        obj_ids = sorted(self._objects)
+        probs = np.zeros((len(obj_ids), *f.size), np.float32)
+        if previous is not None and previous.masks is not None:
+            for tid, m in zip(previous.track_ids.tolist(), previous.masks):
+                if tid in obj_ids:
+                    probs[obj_ids.index(tid)] = m
+        for i, obj_id in enumerate(ids):
+            probs[:, bin_masks[i]] = 0.0
+            probs[obj_ids.index(obj_id)] = bin_masks[i]
+        return self._result(obj_ids, probs, f.size)
+
+    def step(self, frame: np.ndarray) -> FrameResult:
+        """Segment every tracked object in the next frame."""
+        self._require_init()
+        f = self.preprocess(frame)
+        cfg = self.config
+        obj_ids = sorted(self._objects)
+        probs = np.zeros((len(obj_ids), *f.size), np.float32)
+        with torch.inference_mode():
+            cur = self.features(f)
+            mask_feats, up_weights = self.model.segment(cur)
+            for ref in self._refs:
+                e_ref, e_cur = self.model.interact(ref.feats, cur)
+                maps = torch.stack(ref.maps, 1)  # (1, K, h, w)
+                priors = [p.transpose(0, 1) for p in
+                          self.model.propagate(e_ref, e_cur, maps, upstream_fp16=cfg.upstream_fp16)]
+                head_out = self.model.detect(cur, priors, "sot")
+                decoded, locations = self.model.decode(head_out)
+                for k, obj_id in enumerate(ref.object_ids):
+                    dets, idx = postprocess(decoded[k], 1, cfg.conf_thresh, cfg.nms_thresh)
+                    if len(dets) == 0:
+                        self._last_score[obj_id] = 0.0
+                        continue
+                    m = self.model.instance_masks(head_out, mask_feats, up_weights, idx[:1], locations, batch_idx=k)
+                    probs[obj_ids.index(obj_id)] = masks_to_frame(m, f.r, f.size)[0].float().cpu().numpy()
+                    self._last_score[obj_id] = float(dets[0, 4] * dets[0, 5])
+        self.frame_index += 1
+        return self._result(obj_ids, probs, f.size)
+
+    def _result(self, obj_ids: list[int], probs: np.ndarray, size: tuple[int, int]) -> FrameResult:
+        if not obj_ids:
+            return FrameResult(self.frame_index, size, masks=np.zeros((0, *size), bool))
+        labels = soft_aggregate(probs)
+        masks = np.stack([labels == i + 1 for i in range(len(obj_ids))])
+        boxes = mask_boxes_xyxy(masks).astype(np.float32)
+        scores = np.array([self._last_score[i] for i in obj_ids], np.float32)
+        return FrameResult(self.frame_index, size, np.array(obj_ids, np.int64), boxes, scores,
+                           np.zeros(len(obj_ids), np.int64), masks)
