@@ -46,8 +46,9 @@ def main() -> None:
             cv2.ellipse(frame, (cx, cy - hh // 2), (hw // 2, hh // 4), 0, 0, 360, (250, 250, 250), -1, cv2.LINE_AA)
         writer.write(frame)
     writer.release()
-    c, x, y, _, _, hw, hh = objects[0]
-    print(f"wrote {out} ({FRAMES} frames {W}x{H}); first object box x,y,w,h = {x - hw:.0f},{y - hh:.0f},{2 * hw},{2 * hh}")
+    _, x, y, _, _, hw, hh = objects[0]
+    box = f"{x - hw:.0f},{y - hh:.0f},{2 * hw},{2 * hh}"
+    print(f"wrote {out} ({FRAMES} frames {W}x{H}); first object box x,y,w,h = {box}")
 
 
 if __name__ == "__main__":
