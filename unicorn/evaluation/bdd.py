@@ -178,7 +178,7 @@ def _scalabel_scores(items: list) -> dict[str, float]:
 
 def _trackeval_video_data(gt, pred, num_frames, cls, kind, use_ignore_regions, name) -> dict:
     gt_cls, gt_ign = _class_index(gt, {}, True, TRACKEVAL_DISTRACTORS)
-    pr_cls, _ = _class_index(pred, {}, False)
+    pr_cls, _ = _class_index(pred, {}, False, TRACKEVAL_DISTRACTORS)
     gt_ids, tr_ids, sims = [], [], []
     for g, p in zip(gt.rows_per_frame(num_frames), pred.rows_per_frame(num_frames)):
         ignore, g, p = g[gt_ign[g]], g[(gt_cls[g] == cls) & ~gt_ign[g]], p[pr_cls[p] == cls]

@@ -68,10 +68,12 @@ class DAVIS(Benchmark):
         if not masks:
             raise self.missing(self.annotation_root / name, f"annotation PNGs of sequence {name}")
         first = read_label_png(masks[0])
-        if self.year == 2016 or first.max() == 255 and len(np.unique(first)) <= 2:
-            object_ids = [1]  # binary DAVIS-2016 mask: 255 is the object
+        binary_255 = set(np.unique(first).tolist()) == {0, 255}  # DAVIS-2016 original: 255 is the object
+        if self.year == 2016 or binary_255:
+            object_ids = [1]
         else:
             object_ids = [int(v) for v in np.unique(first) if 0 < v < 255]
         frames = sorted_images(self.root / "JPEGImages" / self.resolution / name, (".jpg",))
         return Sequence(name=name, frame_paths=frames, num_frames=len(masks), image_size=first.shape[:2],
-                        mask_paths=list(masks), object_ids=object_ids, extra={"year": self.year})
+                        mask_paths=list(masks), object_ids=object_ids,
+                        extra={"year": self.year, "binary_255": binary_255})

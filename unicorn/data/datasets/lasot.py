@@ -33,7 +33,7 @@ class LaSOT(Benchmark):
         found = {p.parent.name for p in self.root.glob("*/groundtruth.txt")}
         found |= {p.parent.name for p in self.root.glob("*/*/groundtruth.txt")}
         if not found:
-            raise self.missing(self.root, "no sequence folder with groundtruth.txt")
+            raise self.missing(self.root, "sequence folders with groundtruth.txt")
         return sorted(found)
 
     def load(self, name: str) -> Sequence:

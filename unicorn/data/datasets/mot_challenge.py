@@ -100,7 +100,8 @@ class MOTChallenge(Benchmark):
         if self.detector:
             names = [n for n in names if n.endswith(self.detector)]
         if not names:
-            raise self.missing(self.split_root, "no sequence with gt/gt.txt")
+            suffix = f" ending in {self.detector}" if self.detector else ""
+            raise self.missing(self.split_root, f"sequence folders with gt/gt.txt{suffix}")
         return names
 
     def load(self, name: str) -> Sequence:

@@ -82,7 +82,7 @@ class MOTS20(Benchmark):
     def sequence_names(self) -> list[str]:
         names = sorted(p.parent.parent.name for p in self.split_root.glob("*/gt/gt.txt"))
         if not names:
-            raise self.missing(self.split_root, "no <seq>/gt/gt.txt")
+            raise self.missing(self.split_root, "<seq>/gt/gt.txt files")
         return names
 
     def load(self, name: str) -> Sequence:
@@ -125,7 +125,7 @@ class KittiMOTS(Benchmark):
                 return list(self._lengths)
         names = sorted(p.stem for p in (self.root / "instances_txt").glob("*.txt"))
         if not names:
-            raise self.missing(self.root / "instances_txt", "no instances_txt/<seq>.txt")
+            raise self.missing(self.root / "instances_txt", "<seq>.txt files")
         return names
 
     def load(self, name: str) -> Sequence:

@@ -25,7 +25,7 @@ class OTB(Benchmark):
             parts = gt.name.split(".")
             names.append(gt.parent.name if len(parts) == 2 else f"{gt.parent.name}_{parts[1]}")
         if not names:
-            raise self.missing(self.root, "no <Seq>/groundtruth_rect.txt")
+            raise self.missing(self.root, "<Seq>/groundtruth_rect.txt files")
         return names
 
     def load(self, name: str) -> Sequence:

@@ -90,7 +90,8 @@ class UnicornHead(nn.Module):
         levels = range(len(in_channels))
         self.stems = nn.ModuleList([ConvNormAct(c, width, 1, norm=norm) for c in in_channels])
         self.blocks = nn.ModuleList(
-            [nn.Sequential(*[ConvNeXtBlock(width, 0.0, 1.0) for _ in range(n_blocks)]) for _ in levels])
+            [nn.Sequential(*[ConvNeXtBlock(width, 0.0, 1.0, pointwise_as_conv=True) for _ in range(n_blocks)])
+             for _ in levels])
         self.cls_convs = nn.ModuleList(
             [nn.Sequential(*[ConvNormAct(width, width, 3, norm=norm) for _ in range(n_convs)]) for _ in levels])
         self.reg_convs = nn.ModuleList(

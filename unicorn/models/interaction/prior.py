@@ -41,6 +41,10 @@ def downsample_label_map(label_map: torch.Tensor, stride: int = 8) -> torch.Tens
 def propagate_prior(embed_ref: torch.Tensor, embed_cur: torch.Tensor, ref_maps: torch.Tensor) -> torch.Tensor:
     """Propagate reference maps to the current frame through embedding correspondence.
 
+    The maps ride in the value of ``scaled_dot_product_attention``; they are zero-padded to the
+    embedding width because PyTorch's memory-efficient (flash) CPU kernel needs equal head sizes.
+    Up to ``C`` targets therefore cost the same as one.
+
     Args:
         embed_ref: (B, C, h, w) reference-frame embedding (B = 1 or K).
         embed_cur: (B, C, h, w) current-frame embedding.
@@ -51,10 +55,20 @@ def propagate_prior(embed_ref: torch.Tensor, embed_cur: torch.Tensor, ref_maps: 
     """
     b, c, h, w = embed_cur.shape
     k = ref_maps.shape[1]
-    query = embed_cur.flatten(2).transpose(1, 2).unsqueeze(1)  # (B, 1, HWc, C)
-    key = embed_ref.flatten(2).transpose(1, 2).unsqueeze(1).expand(b, -1, -1, -1)  # (B, 1, HWr, C)
-    value = ref_maps.flatten(2).transpose(1, 2).unsqueeze(1).to(query.dtype)  # (B, 1, HWr, K)
-    out = F.scaled_dot_product_attention(query, key, value, scale=1.0)  # (B, 1, HWc, K)
+    # The flash kernel also needs unit stride on the last axis: make (HW, C) row-major copies.
+    query = embed_cur.flatten(2).transpose(1, 2).unsqueeze(1).contiguous()  # (B, 1, HWc, C)
+    key = embed_ref.flatten(2).transpose(1, 2).unsqueeze(1).contiguous().expand(b, -1, -1, -1)  # (B, 1, HWr, C)
+    maps = ref_maps.flatten(2).transpose(1, 2).unsqueeze(1).to(query.dtype)  # (B, 1, HWr, K)
+    outs = []
+    for start in range(0, k, c):
+        value = maps[..., start:start + c]
+        width = value.shape[-1]
+        if width < c:
+            value = torch.nn.functional.pad(value, (0, c - width))
+        value = value.expand(b, -1, -1, -1).contiguous()
+        out = F.scaled_dot_product_attention(query, key, value, scale=1.0)
+        outs.append(out[..., :width])
+    out = torch.cat(outs, -1)  # (B, 1, HWc, K)
     return out.squeeze(1).transpose(1, 2).reshape(b, k, h, w)
 
 

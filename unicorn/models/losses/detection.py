@@ -120,7 +120,7 @@ def detection_loss(model: Unicorn, head_out: HeadOutput, labels: torch.Tensor, i
             raise ValueError("masks were given without the mask branch outputs (mask_outputs)")
         mask_feats, up_weights = mask_outputs
         locations = (grids + 0.5) * strides[:, None]
-        levels = type(model).anchor_levels(head_out)
+        levels = model.anchor_levels(head_out)
     fg_masks, cls_targets, box_targets, l1_targets, mask_losses = [], [], [], [], []
     num_fg = 0
     for b in range(batch):

@@ -1,0 +1,90 @@
+"""Task trackers on hand-made inputs: the policies around the model, not the model's accuracy."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+import unicorn
+from unicorn.models.build import build_model
+from unicorn.trackers import remove_overlaps, soft_aggregate
+
+SIZE = (64, 96)
+
+
+@pytest.fixture(scope="module")
+def model():
+    torch.manual_seed(0)
+    return build_model("unicorn-lite").eval()
+
+
+def frames(n: int = 4, h: int = 120, w: int = 160) -> list[np.ndarray]:
+    rng = np.random.default_rng(0)
+    base = rng.integers(0, 255, (h, w + 4 * n, 3), dtype=np.uint8)
+    return [np.ascontiguousarray(base[:, 4 * i:4 * i + w]) for i in range(n)]
+
+
+def test_soft_aggregation_hand_made():
+    # pixel 0: p = (0.6, 0.3): bg = 0.4 * 0.7 = 0.28 -> object 1 (0.6)
+    # pixel 1: p = (0.2, 0.1): bg = 0.8 * 0.9 = 0.72 -> background
+    # pixel 2: p = (0.5, 0.7): bg = 0.5 * 0.3 = 0.15 -> object 2 (0.7)
+    probs = np.array([[[0.6, 0.2, 0.5]], [[0.3, 0.1, 0.7]]])
+    np.testing.assert_array_equal(soft_aggregate(probs), [[1, 0, 2]])
+
+
+def test_mots_overlap_removal_lower_id_wins():
+    masks = np.zeros((3, 1, 4), bool)
+    masks[0, 0, :3] = True  # track 5
+    masks[1, 0, 1:] = True  # track 2
+    masks[2, 0, 3] = True   # track 9
+    out = remove_overlaps(masks, np.array([5, 2, 9]))
+    np.testing.assert_array_equal(out[1, 0], [False, True, True, True])   # id 2 keeps everything
+    np.testing.assert_array_equal(out[0, 0], [True, False, False, False])  # id 5 loses pixels 1-2
+    np.testing.assert_array_equal(out[2, 0], [False, False, False, False])  # id 9 loses pixel 3
+
+
+def test_sot_keeps_previous_box_when_nothing_passes(model):
+    tracker = unicorn.Tracker(model, "sot", input_size=SIZE, conf_thresh=2.0)  # no score can reach 2
+    results = list(tracker.track(frames(), boxes=[(10, 20, 30, 40), (50, 30, 20, 20)]))
+    assert [r.frame_index for r in results] == [0, 1, 2, 3]
+    for r in results:
+        np.testing.assert_allclose(r.boxes_xyxy, [[10, 20, 40, 60], [50, 30, 70, 50]])
+        np.testing.assert_array_equal(r.track_ids, [1, 2])
+
+
+def test_two_mot_trackers_never_share_ids_and_reset_restarts(model):
+    def ids_of(tracker, fs):
+        out = []
+        for r in tracker.track(fs):
+            out += r.track_ids.tolist()
+        return out
+
+    # Feed our own detections so that tracks exist regardless of the (untrained) weights.
+    def detector(frame, i):
+        return np.array([[10 + 2 * i, 10, 50 + 2 * i, 90]], np.float32), np.array([0.95], np.float32), np.array([0])
+
+    a = unicorn.Tracker(model, "mot", input_size=SIZE, detector=detector)
+    b = unicorn.Tracker(model, "mot", input_size=SIZE, detector=detector)
+    fs = frames(5)
+    ids_a = ids_of(a, fs)
+    ids_b = ids_of(b, fs)
+    assert ids_a and set(ids_a) == {1} and set(ids_b) == {1}  # each instance counts from 1 by itself
+    a.reset()
+    assert set(ids_of(a, fs)) == {1}
+
+
+def test_vos_add_and_remove_objects(model):
+    fs = frames(4)
+    mask = np.zeros(fs[0].shape[:2], np.uint8)
+    mask[20:60, 30:70] = 1
+    vos = unicorn.Tracker(model, "vos", input_size=SIZE)
+    first = vos.init(fs[0], masks=mask)
+    assert first.track_ids.tolist() == [1] and first.masks[0].sum() == 40 * 40
+    later = np.zeros_like(mask)
+    later[70:100, 100:140] = 1
+    added = vos.add_objects(fs[1], masks=later, ids=[7])
+    assert added.track_ids.tolist() == [1, 7]
+    assert added.masks[1].sum() == 30 * 40  # a new object is output as given on its first frame
+    vos.remove_objects([1])
+    assert vos.step(fs[2]).track_ids.tolist() == [7]

@@ -1,0 +1,127 @@
+"""Print CPU speed per tracking step and the memory of the target prior.
+
+    python tools/benchmark.py [--variants unicorn_track_tiny_mask unicorn-lite] [--sizes 640x1024 320x512]
+                              [--threads 2] [--runs 5] [--skip-memory]
+
+Speed: median of ``--runs`` steps after one warm-up, reference frame cached, inference mode,
+channels-last, denormals flushed. Weights are random (speed does not depend on their values).
+Memory: peak resident-set growth of one process computing the prior explicitly (the upstream
+(HW x HW) matrix) versus ours (scaled_dot_product_attention), at 640x1024.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import statistics
+import subprocess
+import sys
+import time
+
+import numpy as np
+import torch
+
+
+def _rss_mb() -> float:
+    """Peak resident memory of this process in MB (VmHWM; unlike ru_maxrss it is not inherited)."""
+    try:
+        for line in open("/proc/self/status"):
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024.0
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
+def prior_memory_child(mode: str, h: int, w: int) -> None:
+    """Run in a subprocess: prints the peak RSS growth (MB) of one prior computation."""
+    from unicorn.models.interaction.prior import propagate_prior
+
+    torch.manual_seed(0)
+    e_ref = torch.randn(1, 128, h // 8, w // 8)
+    e_cur = torch.randn(1, 128, h // 8, w // 8)
+    maps = torch.rand(1, 1, h // 8, w // 8)
+    base = _rss_mb()
+    with torch.inference_mode():
+        if mode == "explicit":
+            sim = e_ref.flatten(2)[0].t() @ e_cur.flatten(2)[0]  # (HWr, HWc)
+            out = (maps.flatten(2)[0] @ torch.softmax(sim, dim=0)).view(1, 1, h // 8, w // 8)
+        else:
+            out = propagate_prior(e_ref, e_cur, maps)
+    print(json.dumps({"mode": mode, "peak_extra_mb": _rss_mb() - base, "checksum": float(out.sum())}))
+
+
+def prior_memory(h: int = 640, w: int = 1024) -> None:
+    from unicorn.models.interaction.prior import propagate_prior
+
+    torch.manual_seed(0)
+    e_ref, e_cur = torch.randn(1, 128, h // 8, w // 8), torch.randn(1, 128, h // 8, w // 8)
+    maps = torch.rand(1, 1, h // 8, w // 8)
+    sim = e_ref.flatten(2)[0].t() @ e_cur.flatten(2)[0]
+    explicit = maps.flatten(2)[0] @ torch.softmax(sim, dim=0)
+    ours = propagate_prior(e_ref, e_cur, maps).flatten()
+    n = (h // 8) * (w // 8)
+    print(f"prior at {h}x{w}: {n} x {n} similarity = {n * n * 4 / 1e6:.0f} MB float32, "
+          f"{n * n * 2 / 1e6:.0f} MB float16 if materialised")
+    print(f"  max |ours - explicit| = {float((ours - explicit.flatten()).abs().max()):.2e}")
+    for mode in ("explicit", "sdpa"):
+        res = subprocess.run([sys.executable, __file__, "--memory-child", mode, str(h), str(w)],
+                             capture_output=True, text=True, check=True)
+        info = json.loads(res.stdout.strip().splitlines()[-1])
+        print(f"  peak extra memory, {mode:8s}: {info['peak_extra_mb']:.0f} MB")
+
+
+def _median_time(fn, runs: int) -> float:
+    fn()  # warm-up
+    times = []
+    for _ in range(runs):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times)
+
+
+def speed(variant: str, size: tuple[int, int], runs: int) -> None:
+    import unicorn
+    from unicorn.models.build import build_model
+
+    model = build_model(variant).eval().to(memory_format=torch.channels_last)
+    rng = np.random.default_rng(0)
+    h, w = size
+    frames = [rng.integers(0, 255, (h, w, 3), dtype=np.uint8) for _ in range(2)]
+    sot = unicorn.Tracker(model, "sot", input_size=size)
+    mot = unicorn.Tracker(model, "mot", input_size=size)
+    with torch.inference_mode():
+        sot.init(frames[0], boxes=[(w // 4, h // 4, w // 4, h // 3)])
+        mot.init(frames[0])
+        t_sot = _median_time(lambda: sot.step(frames[1]), runs)
+        t_mot = _median_time(lambda: mot.step(frames[1]), runs)
+        f = sot.preprocess(frames[1])
+        t_feat = _median_time(lambda: model.extract_features(f.image), runs)
+    print(f"{variant:28s} {h}x{w}  threads={torch.get_num_threads()}  SOT step {t_sot:.3f} s "
+          f"({1 / t_sot:.1f} fps)  MOT step {t_mot:.3f} s ({1 / t_mot:.1f} fps)  backbone+neck {t_feat:.3f} s")
+
+
+def main() -> None:
+    if len(sys.argv) > 1 and sys.argv[1] == "--memory-child":
+        prior_memory_child(sys.argv[2], int(sys.argv[3]), int(sys.argv[4]))
+        return
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--variants", nargs="+", default=["unicorn_track_tiny_mask", "unicorn-lite"])
+    parser.add_argument("--sizes", nargs="+", default=["640x1024", "320x512"])
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--skip-memory", action="store_true")
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    torch.set_flush_denormal(True)
+    if not args.skip_memory:
+        prior_memory()
+    for variant in args.variants:
+        for text in args.sizes:
+            speed(variant, tuple(int(v) for v in text.split("x")), args.runs)
+
+
+if __name__ == "__main__":
+    main()
