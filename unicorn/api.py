@@ -21,7 +21,8 @@ from .trackers.vos import VOSConfig, VOSTracker
 TASKS = ("sot", "vos", "mot", "mots")
 
 
-def load(name_or_path: str | Path = DEFAULT_MODEL, device: str | torch.device | None = None) -> Unicorn:
+def load(name_or_path: str | Path = DEFAULT_MODEL, device: str | torch.device | None = None,
+         fast: bool = False) -> Unicorn:
     """Load a model by variant name or checkpoint path.
 
     Args:
@@ -29,9 +30,13 @@ def load(name_or_path: str | Path = DEFAULT_MODEL, device: str | torch.device | 
             were downloaded with ``unicorn weights download``, our ``.safetensors`` file, or an
             upstream ``.pth`` checkpoint.
         device: ``"cpu"``, ``"cuda"``, ``"cuda:1"``...; default: CUDA when available, else CPU.
+        fast: run the backbone's ConvNeXt MLPs as 1x1 convolutions too (about 0.25 s less per
+            640x1024 frame on a 2-core CPU). Same maths, different rounding: boxes move by up to
+            ~6e-3 px against upstream, where the default path stays within the golden tolerances.
 
     Returns:
-        The model in eval mode on ``device``.
+        The model in eval mode on ``device`` (channels-last memory format, which CPUs run fastest;
+        on CPU, denormal floats are flushed to zero for the whole process, avoiding 10x slow-downs).
     """
     if device is None:
         device = "cuda" if torch.cuda.is_available() else "cpu"
@@ -42,7 +47,10 @@ def load(name_or_path: str | Path = DEFAULT_MODEL, device: str | torch.device | 
     if device.type == "cuda" and not torch.cuda.is_available():
         raise UserError("device 'cuda' was asked for but no CUDA GPU is available; use --device cpu")
     model = resolve(name_or_path)
-    return model.to(device).eval()
+    model.use_fast_pointwise(fast)
+    if device.type == "cpu":
+        torch.set_flush_denormal(True)
+    return model.to(device=device, memory_format=torch.channels_last).eval()
 
 
 def _split(thresholds: dict[str, Any], cls) -> tuple[dict[str, Any], dict[str, Any]]:

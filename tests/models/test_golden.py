@@ -43,7 +43,7 @@ def fixture_model(tag: str) -> torch.nn.Module:
         model = build_model(VARIANT_OF[variant]).eval()
         converted = convert_state_dict(upstream_state_dict(VARIANT_OF[variant]), model.state_dict())
         model.load_state_dict(converted, strict=True)
-        _MODELS[variant] = model
+        _MODELS[variant] = model.to(memory_format=torch.channels_last)  # the layout unicorn.load uses
     return _MODELS[variant]
 
 
@@ -109,8 +109,10 @@ def results(fixture_json) -> dict[str, tuple[dict, dict]]:
             for tag in CONFIGS:
                 cfg = fixture_json["configs"][tag]
                 size = "x".join(map(str, cfg["input_hw"]))
-                ref = torch.from_numpy(inputs[f"img_{cfg['pair']}_{size}_ref"])
-                cur = torch.from_numpy(inputs[f"img_{cfg['pair']}_{size}_cur"])
+                ref = torch.from_numpy(inputs[f"img_{cfg['pair']}_{size}_ref"]).contiguous(
+                    memory_format=torch.channels_last)
+                cur = torch.from_numpy(inputs[f"img_{cfg['pair']}_{size}_cur"]).contiguous(
+                    memory_format=torch.channels_last)
                 ours = run_pipeline(fixture_model(tag), ref, cur, cfg, fixture_json)
                 out[tag] = (ours, dict(np.load(require_fixture() / cfg["file"])))
     finally:

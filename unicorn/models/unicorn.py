@@ -76,6 +76,17 @@ class Unicorn(nn.Module):
     def has_masks(self) -> bool:
         return self.mask_branch is not None
 
+    def use_fast_pointwise(self, enabled: bool = True) -> None:
+        """Run every ConvNeXt MLP as 1x1 convolutions (the head always does; this adds the backbone).
+
+        Same maths, faster on CPU, different rounding (see :func:`unicorn.load`).
+        """
+        from .layers import ConvNeXtBlock
+
+        for module in self.backbone.modules():
+            if isinstance(module, ConvNeXtBlock):
+                module.pointwise_as_conv = enabled
+
     # ------------------------------------------------------------------ steps
     def extract_features(self, images: torch.Tensor) -> FrameFeatures:
         """Args: images: (B, 3, H, W) BGR 0..255, H and W multiples of 32."""

@@ -127,7 +127,8 @@ class BaseTracker:
         """Letterbox a BGR frame for the network."""
         frame = check_frame(frame)
         image, r = letterbox(frame, self.input_size)
-        return Frame(torch.from_numpy(image)[None].to(self.device), r, frame.shape[:2])
+        tensor = torch.from_numpy(image)[None].to(self.device).contiguous(memory_format=torch.channels_last)
+        return Frame(tensor, r, frame.shape[:2])
 
     def features(self, frame: Frame) -> FrameFeatures:
         return self.model.extract_features(frame.image)

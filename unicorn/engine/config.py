@@ -1,0 +1,244 @@
+"""Training configuration: a frozen dataclass with every default; YAML files hold only overrides.
+
+Defaults follow upstream stage 1 (``ExpTrack``): AdamW with lr = 5e-4/64 x global batch,
+weight decay 5e-4, 1 warm-up epoch (quadratic) then cosine to 0.1 x lr with the last 3 epochs
+at the minimum, EMA 0.9998 with the ramp 1 - exp(-t/2000), SOT and MOT batches alternating with
+gradient accumulation 2, multi-scale every 10 iterations, 15 epochs of 200k samples.
+
+``stage: mask`` (upstream stage 2) trains only ``head.controllers.*`` and ``mask_branch.*`` and
+turns EMA off unless the YAML says otherwise; :func:`resolve_train_config` fills those in.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from ..config import ModelConfig, from_dict, load_yaml, to_dict, with_overrides
+from ..errors import UserError
+from ..models.build import get_variant
+
+TASK_IDS = {"sot": 1, "vos": 1, "mot": 2, "mots": 2}
+STAGES = ("box", "mask")
+MASK_STAGE_TRAINABLE = ("head.controllers.*", "mask_branch.*")
+
+
+@dataclass(frozen=True)
+class DatasetConfig:
+    """One training source and its share of the samples.
+
+    Attributes:
+        name: ``synthetic`` (generated videos, offline) or a training set known to
+            :mod:`unicorn.data.train_sets` (``lasot``, ``got10k``, ``mot17``, ``bdd100k`` ...).
+        task: ``sot`` | ``mot`` (box stage) or ``vos`` | ``mots`` (mask stage).
+        weight: relative sampling weight within its task.
+        root: dataset folder (unused by ``synthetic``).
+        options: extra keyword arguments of the dataset's constructor (e.g. ``num_sequences``).
+    """
+
+    name: str
+    task: str
+    weight: float = 1.0
+    root: str = ""
+    options: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.options, dict):
+            raise UserError(f"dataset {self.name!r}: options must be a mapping, got {self.options!r}")
+        if self.task not in TASK_IDS:
+            raise UserError(f"dataset {self.name!r}: task must be one of {', '.join(TASK_IDS)}, got {self.task!r}")
+        if self.weight <= 0:
+            raise UserError(f"dataset {self.name!r}: weight must be > 0, got {self.weight}")
+
+    @property
+    def task_id(self) -> int:
+        """1 = SOT/VOS, 2 = MOT/MOTS (the ids of :func:`unicorn.models.losses.unicorn_loss`)."""
+        return TASK_IDS[self.task]
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Everything a training run needs (defaults = upstream stage 1, BDD group).
+
+    Attributes:
+        name: run name; the run folder is ``output_dir/name``.
+        output_dir: parent folder of run folders.
+        model: variant name from :data:`unicorn.models.build.VARIANTS`.
+        model_overrides: fields of :class:`~unicorn.config.ModelConfig` to change on that variant.
+        init_checkpoint: weights to start from (``.safetensors``, our run checkpoint, or upstream ``.pth``).
+        stage: ``box`` (SOT + MOT) or ``mask`` (VOS + MOTS, heads frozen except the mask parts).
+        datasets: the training sources.
+        input_size: training (H, W), multiples of 32.
+        multiscale_range: random heights input H +- k x 32 (k <= this), width keeps the aspect; 0 = off.
+        multiscale_interval: iterations between size changes.
+        batch_size: pairs per process per iteration.
+        epochs: training epochs.
+        samples_per_epoch: pairs per epoch over all processes and tasks.
+        lr_per_64: learning rate per 64 pairs of global batch (lr = lr_per_64 / 64 x batch x world).
+        weight_decay: AdamW weight decay.
+        warmup_epochs: epochs of quadratic warm-up from ``warmup_lr_start``.
+        warmup_lr_start: learning rate at step 0.
+        min_lr_ratio: cosine floor as a fraction of the peak learning rate.
+        no_aug_epochs: final epochs held at the floor.
+        ema: keep an exponential moving average of the weights (None = on for box, off for mask).
+        ema_decay: EMA decay (ramped by ``1 - exp(-updates / ema_ramp)``).
+        ema_ramp: EMA ramp constant in optimizer steps.
+        grad_accum: iterations per optimizer step (2 = one SOT + one MOT batch when alternating).
+        alternate_tasks: every batch is one task, alternating SOT/MOT each iteration.
+        mot_weight: factor on MOT losses.
+        mhs: add the SOT loss of one object of every MOT pair (upstream BDD box stage).
+        mhs_weight: factor of that loss.
+        grad_clip: max gradient norm (0 = no clipping; upstream has none).
+        frozen_bn: keep BatchNorm layers in eval mode (frozen statistics; helps tiny batches).
+        freeze: glob patterns of parameter names to freeze.
+        train_only: if not empty, freeze every parameter that matches none of these patterns
+            (None = ``head.controllers.*``, ``mask_branch.*`` in the mask stage, else nothing).
+        amp: ``auto`` (bf16 autocast on CUDA, off on CPU), ``bf16`` or ``off``.
+        device: ``auto``, ``cpu`` or ``cuda``.
+        num_workers: data-loader workers per process.
+        seed: base random seed (each rank adds its rank).
+        checkpoint_interval: optimizer steps between checkpoints (also at each epoch end).
+        log_interval: optimizer steps between log rows.
+        export_half: export the final weights in float16.
+    """
+
+    name: str = "unicorn"
+    output_dir: str = "runs/train"
+    model: str = "unicorn_track_tiny"
+    model_overrides: dict[str, Any] = field(default_factory=dict)
+    init_checkpoint: str = ""
+    stage: str = "box"
+    datasets: tuple[DatasetConfig, ...] = ()
+    input_size: tuple[int, int] = (800, 1280)
+    multiscale_range: int = 2
+    multiscale_interval: int = 10
+    batch_size: int = 2
+    epochs: int = 15
+    samples_per_epoch: int = 200_000
+    lr_per_64: float = 5e-4
+    weight_decay: float = 5e-4
+    warmup_epochs: float = 1.0
+    warmup_lr_start: float = 0.0
+    min_lr_ratio: float = 0.1
+    no_aug_epochs: int = 3
+    ema: bool | None = None
+    ema_decay: float = 0.9998
+    ema_ramp: float = 2000.0
+    grad_accum: int = 2
+    alternate_tasks: bool = True
+    mot_weight: float = 3.0
+    mhs: bool = True
+    mhs_weight: float = 0.5
+    grad_clip: float = 0.0
+    frozen_bn: bool = False
+    freeze: tuple[str, ...] = ()
+    train_only: tuple[str, ...] | None = None
+    amp: str = "auto"
+    device: str = "auto"
+    num_workers: int = 2
+    seed: int = 0
+    checkpoint_interval: int = 1000
+    log_interval: int = 20
+    export_half: bool = False
+
+    def __post_init__(self) -> None:
+        if isinstance(self.train_only, list):  # YAML lists; the union annotation is not coerced
+            object.__setattr__(self, "train_only", tuple(self.train_only))
+        if not isinstance(self.model_overrides, dict):
+            raise UserError(f"model_overrides must be a mapping of ModelConfig fields, got {self.model_overrides!r}")
+        checks = [
+            (self.stage in STAGES, f"stage must be 'box' or 'mask', got {self.stage!r}"),
+            (self.amp in ("auto", "bf16", "off"), f"amp must be 'auto', 'bf16' or 'off', got {self.amp!r}"),
+            (self.device in ("auto", "cpu", "cuda"), f"device must be 'auto', 'cpu' or 'cuda', got {self.device!r}"),
+            (all(v > 0 and v % 32 == 0 for v in self.input_size),
+             f"input_size {self.input_size} must be positive multiples of 32 (e.g. [128, 192])"),
+            (self.batch_size >= 1 and self.grad_accum >= 1 and self.epochs >= 1,
+             "batch_size, grad_accum and epochs must be >= 1"),
+            (0 <= self.no_aug_epochs < self.epochs, f"no_aug_epochs must be in [0, epochs), got {self.no_aug_epochs}"),
+            (0.0 <= self.min_lr_ratio <= 1.0, f"min_lr_ratio must be in [0, 1], got {self.min_lr_ratio}"),
+            (self.multiscale_range >= 0 and self.multiscale_interval >= 1,
+             "multiscale_range must be >= 0 and multiscale_interval >= 1"),
+            (self.log_interval >= 1 and self.checkpoint_interval >= 1, "log/checkpoint intervals must be >= 1"),
+        ]
+        for ok, message in checks:
+            if not ok:
+                raise UserError(message)
+        tasks = {d.task for d in self.datasets}
+        wrong = tasks - ({"sot", "mot"} if self.stage == "box" else {"vos", "mots"})
+        if wrong:
+            raise UserError(f"stage {self.stage!r} trains on {'sot/mot' if self.stage == 'box' else 'vos/mots'} "
+                            f"datasets, but the config lists task(s) {sorted(wrong)}")
+        if self.alternate_tasks and self.datasets and len({TASK_IDS[t] for t in tasks}) < 2:
+            raise UserError("alternate_tasks needs datasets of both tasks; set alternate_tasks: false for a "
+                            "single-task run")
+
+    def model_config(self) -> ModelConfig:
+        """The architecture: the named variant with ``model_overrides`` applied."""
+        base = get_variant(self.model).config
+        return with_overrides(base, self.model_overrides, "model_overrides")
+
+    def world_lr(self, world_size: int) -> float:
+        """Peak learning rate for ``world_size`` processes (linear scaling rule)."""
+        return self.lr_per_64 / 64 * self.batch_size * world_size
+
+    def steps_per_epoch(self, world_size: int) -> int:
+        """Optimizer steps per epoch."""
+        return max(1, self.samples_per_epoch // (self.batch_size * world_size * self.grad_accum))
+
+    @property
+    def run_dir(self) -> Path:
+        """Folder of this run."""
+        return Path(self.output_dir) / self.name
+
+
+def resolve_train_config(cfg: TrainConfig, cuda: bool) -> TrainConfig:
+    """Fill the stage- and device-dependent defaults (EMA, trainable patterns, amp, device)."""
+    ema = cfg.ema if cfg.ema is not None else cfg.stage == "box"
+    train_only = cfg.train_only if cfg.train_only is not None else (
+        MASK_STAGE_TRAINABLE if cfg.stage == "mask" else ())
+    device = cfg.device if cfg.device != "auto" else ("cuda" if cuda else "cpu")
+    if device == "cuda" and not cuda:
+        raise UserError("device 'cuda' was asked for but no CUDA GPU is available; set device: cpu")
+    amp = cfg.amp if cfg.amp != "auto" else ("bf16" if device == "cuda" else "off")
+    return replace(cfg, ema=ema, train_only=tuple(train_only), device=device, amp=amp)
+
+
+def parse_override(text: str) -> tuple[str, Any]:
+    """``key=value`` from the command line; the value is parsed as YAML (``lr_per_64=1e-3``, ``mhs=false``)."""
+    if "=" not in text:
+        raise UserError(f"override {text!r} must look like key=value (e.g. epochs=3 or input_size=[128,192])")
+    key, value = text.split("=", 1)
+    return key.strip(), yaml.safe_load(value) if value.strip() else ""
+
+
+def load_train_config(path: str | Path | None, overrides: list[str] | tuple[str, ...] = ()) -> TrainConfig:
+    """Defaults <- YAML file <- ``key=value`` overrides; unknown keys are errors.
+
+    Dotted keys set fields of ``model_overrides`` (``model_overrides.num_classes=1``).
+    """
+    values = load_yaml(path) if path else {}
+    for item in overrides:
+        key, value = parse_override(item)
+        if key.startswith("model_overrides."):
+            values.setdefault("model_overrides", {})
+            values["model_overrides"] = {**values["model_overrides"], key.split(".", 1)[1]: value}
+        else:
+            values[key] = value
+    cfg = from_dict(TrainConfig, values, str(path or "config"))
+    cfg.model_config()  # validate the model overrides now, not after data loading
+    return cfg
+
+
+def save_train_config(cfg: TrainConfig, path: str | Path) -> Path:
+    """Write the resolved config (every field) as YAML next to the run."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(yaml.safe_dump(to_dict(cfg), sort_keys=False))
+    return path
+
+
+__all__ = ["DatasetConfig", "TASK_IDS", "TrainConfig", "load_train_config", "parse_override",
+           "resolve_train_config", "save_train_config"]
