@@ -54,6 +54,20 @@ def add_track_parser(sub) -> None:
     p.add_argument("--formats", help=f"comma-separated subset of {','.join(FORMATS)} (default: per task)")
     p.add_argument("--overwrite", action="store_true", help="replace an existing result folder")
     p.add_argument("--max-frames", type=int, help="stop after this many frames")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                   help="any tracker threshold, e.g. --set conf_thresh=0.3 --set track_buffer=60 (repeatable)")
+
+
+def _settings(items: list[str]) -> dict:
+    import yaml
+
+    out = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise UserError(f"--set expects KEY=VALUE, got {item!r}")
+        out[key.strip()] = yaml.safe_load(value)
+    return out
 
 
 def _class_ids(text: str | None, names: tuple[str, ...]) -> tuple[int, ...] | None:
@@ -120,7 +134,7 @@ def run_track(args: argparse.Namespace) -> int:
     for w in caught:
         print(f"warning: {w.message}", file=sys.stderr)
     cfg = model.config
-    extra = {}
+    extra = _settings(args.set)
     if args.task in ("mot", "mots"):
         classes = _class_ids(args.classes, cfg.class_names)
         if classes is not None:

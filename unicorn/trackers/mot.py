@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 import numpy as np
@@ -13,6 +13,7 @@ from ..errors import UserError
 from ..models.postprocess import box_to_frame, masks_to_frame, postprocess
 from ..models.unicorn import FrameFeatures, Unicorn
 from ..types import FrameResult
+from .association.base import Tracks
 from .association.bytetrack import ByteTrack, ByteTrackConfig
 from .association.embedding import EmbeddingMatcher, EmbeddingMatcherConfig
 from .base import BaseTracker
@@ -175,6 +176,9 @@ class MOTTracker(BaseTracker):
                     probs = self.model.instance_masks(head_out, mask_feats, up_weights, idx[rows], locations)
                     masks = masks_to_frame(probs, f.r, f.size).float().cpu().numpy() > cfg.mask_thresh
                     masks = remove_overlaps(masks, tracks.track_ids)
+                    keep = masks.reshape(len(masks), -1).any(1)  # a track that lost every pixel is not reported
+                    masks = masks[keep]
+                    tracks = Tracks(*(getattr(tracks, f.name)[keep] for f in fields(Tracks)))
         return FrameResult(self.frame_index, f.size, tracks.track_ids, tracks.boxes_xyxy, tracks.scores,
                            tracks.class_ids, masks)
 
