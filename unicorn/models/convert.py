@@ -81,7 +81,7 @@ def convert_state_dict(upstream: Mapping[str, torch.Tensor], target: Mapping[str
         UserError: listing every missing, unexpected and mis-shaped key.
     """
     out: dict[str, torch.Tensor] = {}
-    unexpected, misshaped = [], []
+    unexpected, misshaped, seen = [], [], set()
     for key, value in upstream.items():
         if key in DROPPED_BUFFERS:
             expected = DROPPED_BUFFERS[key]
@@ -91,13 +91,14 @@ def convert_state_dict(upstream: Mapping[str, torch.Tensor], target: Mapping[str
         if key.endswith("num_batches_tracked") and upstream_to_ours(key) not in target:
             continue
         ours = upstream_to_ours(key)
+        seen.add(ours)
         if ours not in target:
             unexpected.append(key)
         elif tuple(target[ours].shape) != tuple(value.shape):
             misshaped.append(f"{key}: checkpoint {tuple(value.shape)} vs model {tuple(target[ours].shape)}")
         else:
             out[ours] = value.to(target[ours].dtype)
-    missing = [k for k in target if k not in out]
+    missing = [k for k in target if k not in seen]
     mask_parts = ("mask_branch.", "head.controllers.")
     if allow_missing_masks:
         for k in [k for k in missing if k.startswith(mask_parts)]:

@@ -41,7 +41,8 @@ class ConvNeXt(nn.Module):
             + [nn.Sequential(LayerNorm2d(dims[i]), nn.Conv2d(dims[i], dims[i + 1], 2, stride=2))
                for i in range(3)]
         )
-        rates = torch.linspace(0, dpr_max, sum(depths)).tolist()
+        n = sum(depths)
+        rates = [dpr_max * i / (n - 1) for i in range(n)]  # linear stochastic-depth schedule
         self.stages = nn.ModuleList()
         start = 0
         for i, depth in enumerate(depths):

@@ -1,0 +1,115 @@
+"""Stress checks for the trackers: bounded memory on long streams, cost of many SOT targets.
+
+    python tools/stress.py memory  [--frames 3000] [--task sot|vos|mot|mots] [--weights unicorn-lite]
+    python tools/stress.py targets [--targets 8] [--size 320x512] [--weights unicorn-lite]
+
+``memory`` streams a generated video (frames made on the fly, never stored) through one tracker
+and prints the peak resident memory after the first 100 frames and at the end.
+``targets`` prints the median time per SOT step for 1 target and for N targets.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+import warnings
+from collections.abc import Iterator
+
+import numpy as np
+import torch
+from tqdm import tqdm
+
+import unicorn
+
+
+def peak_rss_mb() -> float:
+    """Peak resident memory of this process (VmHWM) in MB."""
+    for line in open("/proc/self/status"):
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024.0
+    raise RuntimeError("no /proc/self/status on this system")
+
+
+def generated_frames(n: int, h: int = 360, w: int = 640, seed: int = 0) -> Iterator[np.ndarray]:
+    """A textured background panning slowly with three moving blobs; each frame made on demand."""
+    rng = np.random.default_rng(seed)
+    base = rng.integers(0, 255, (h, w * 2, 3), dtype=np.uint8)
+    for t in range(n):
+        pan = int((t * 3) % w)
+        frame = base[:, pan:pan + w].copy()
+        for k, colour in enumerate(((40, 40, 220), (220, 90, 30), (40, 200, 60))):
+            cx = int(w / 2 + (w / 3) * np.sin(t / (40 + 7 * k) + k))
+            cy = int(h / 2 + (h / 4) * np.cos(t / (50 + 5 * k) + k))
+            frame[max(cy - 30, 0):cy + 30, max(cx - 20, 0):cx + 20] = colour
+        yield frame
+
+
+def run_memory(args: argparse.Namespace) -> None:
+    model = unicorn.load(args.weights, device="cpu")
+    tracker = unicorn.Tracker(model, args.task)
+    first = next(generated_frames(1))
+    prompts = {"sot": {"boxes": [(300, 150, 40, 60)]}, "vos": {"masks": _box_mask(first.shape[:2])}}
+    after_100 = None
+    with torch.inference_mode():
+        for i, frame in enumerate(tqdm(generated_frames(args.frames), total=args.frames, unit="frame")):
+            if i == 0:
+                tracker.init(frame, **prompts.get(args.task, {}))
+            else:
+                tracker.step(frame)
+            if i == 99:
+                after_100 = peak_rss_mb()
+    end = peak_rss_mb()
+    print(f"{args.task}: peak RSS after 100 frames {after_100:.1f} MB, after {args.frames} frames {end:.1f} MB, "
+          f"growth {end - after_100:.1f} MB (bound: 100 MB)")
+
+
+def _box_mask(shape: tuple[int, int]) -> np.ndarray:
+    mask = np.zeros(shape, np.uint8)
+    mask[150:210, 300:340] = 1
+    return mask
+
+
+def run_targets(args: argparse.Namespace) -> None:
+    h, w = (int(v) for v in args.size.split("x"))
+    model = unicorn.load(args.weights, device="cpu")
+    frames = list(generated_frames(2, h, w))
+    rng = np.random.default_rng(1)
+    times = {}
+    for k in (1, args.targets):
+        boxes = [(int(rng.integers(0, w - 60)), int(rng.integers(0, h - 80)), 50, 70) for _ in range(k)]
+        tracker = unicorn.Tracker(model, "sot", input_size=(h, w))
+        with torch.inference_mode():
+            tracker.init(frames[0], boxes=boxes)
+            tracker.step(frames[1])
+            samples = []
+            for _ in range(args.runs):
+                t0 = time.perf_counter()
+                tracker.step(frames[1])
+                samples.append(time.perf_counter() - t0)
+        times[k] = statistics.median(samples)
+    ratio = times[args.targets] / times[1]
+    print(f"SOT at {h}x{w}, {torch.get_num_threads()} threads: 1 target {times[1] * 1000:.1f} ms/frame, "
+          f"{args.targets} targets {times[args.targets] * 1000:.1f} ms/frame, ratio {ratio:.2f} (bound: 2.5)")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="check", required=True)
+    m = sub.add_parser("memory")
+    m.add_argument("--frames", type=int, default=3000)
+    m.add_argument("--task", choices=("sot", "vos", "mot", "mots"), default="sot")
+    m.add_argument("--weights", default="unicorn-lite")
+    t = sub.add_parser("targets")
+    t.add_argument("--targets", type=int, default=8)
+    t.add_argument("--size", default="320x512")
+    t.add_argument("--runs", type=int, default=7)
+    t.add_argument("--weights", default="unicorn-lite")
+    args = parser.parse_args()
+    warnings.filterwarnings("ignore", message=".*no trained weights.*")
+    torch.set_num_threads(2)
+    (run_memory if args.check == "memory" else run_targets)(args)
+
+
+if __name__ == "__main__":
+    main()
