@@ -88,3 +88,17 @@ def test_vos_add_and_remove_objects(model):
     assert added.masks[1].sum() == 30 * 40  # a new object is output as given on its first frame
     vos.remove_objects([1])
     assert vos.step(fs[2]).track_ids.tolist() == [7]
+
+
+def test_sot_add_and_remove_targets(model):
+    fs = frames(4)
+    sot = unicorn.Tracker(model, "sot", input_size=SIZE, conf_thresh=2.0)  # boxes stay where they were put
+    sot.init(fs[0], boxes=(10, 20, 30, 40))
+    added = sot.add_objects(fs[1], boxes=[(60, 30, 20, 20)], ids=[5])
+    assert added.track_ids.tolist() == [1, 5]
+    np.testing.assert_allclose(added.boxes_xyxy[1], [60, 30, 80, 50])
+    with pytest.raises(unicorn.UserError, match="already tracked"):
+        sot.add_objects(fs[2], boxes=(0, 0, 5, 5), ids=[5])
+    assert sot.frame_index == 1  # the refused prompt did not consume the frame
+    sot.remove_objects([1])
+    assert sot.step(fs[3]).track_ids.tolist() == [5]

@@ -1,17 +1,22 @@
-"""Single-object tracking: the first frame is the only reference; its box map is propagated."""
+"""Single-object tracking: each target's first frame is its only reference; its box map is propagated.
+
+Targets prompted on the same frame share that frame's features and one pass of the backbone per
+new frame; their priors are batched through the head.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import torch
 
+from ..errors import UserError
 from ..models.interaction.prior import box_label_map, downsample_label_map
 from ..models.postprocess import box_to_frame, postprocess
 from ..models.unicorn import FrameFeatures, Unicorn
 from ..types import FrameResult
-from .base import BaseTracker, check_boxes_xywh
+from .base import BaseTracker, check_boxes_xywh, check_frame
 
 
 @dataclass(frozen=True)
@@ -29,8 +34,17 @@ class SOTConfig:
     upstream_fp16: bool = False
 
 
+@dataclass
+class _Reference:
+    """A reference frame and the targets prompted on it (maps: (1, K, h/8, w/8))."""
+
+    feats: FrameFeatures
+    ids: list[int] = field(default_factory=list)
+    maps: torch.Tensor | None = None
+
+
 class SOTTracker(BaseTracker):
-    """Tracks one or several boxes; all targets share one backbone pass per frame.
+    """Tracks one or several boxes; targets can be added at later frames and removed.
 
     Args:
         model: the network.
@@ -48,11 +62,13 @@ class SOTTracker(BaseTracker):
 
     def reset(self) -> None:
         super().reset()
-        self._ref: FrameFeatures | None = None
-        self._maps: torch.Tensor | None = None  # (1, K, h, w) reference box maps at stride 8
-        self._ids = np.zeros((0,), np.int64)
-        self._boxes = np.zeros((0, 4), np.float64)  # last xyxy per target, original pixels
-        self._scores = np.zeros((0,), np.float32)
+        self._refs: list[_Reference] = []
+        self._boxes: dict[int, np.ndarray] = {}  # last xyxy per target, original pixels
+        self._scores: dict[int, float] = {}
+
+    @property
+    def object_ids(self) -> list[int]:
+        return sorted(self._boxes)
 
     def init(self, frame: np.ndarray, boxes, ids=None) -> FrameResult:
         """Start a video.
@@ -63,40 +79,80 @@ class SOTTracker(BaseTracker):
             ids: optional track ids (default 1..K).
         """
         self.reset()
+        self.frame_index = 0
+        size = self._add(frame, boxes, ids)
+        return self._result(size)
+
+    def add_objects(self, frame: np.ndarray, boxes, ids=None) -> FrameResult:
+        """Track the existing targets into ``frame`` and add new ones prompted on it (their reference)."""
+        self._require_init()
+        self._check_new(frame, boxes, ids)  # refuse bad prompts before the frame is consumed
+        self.step(frame)
+        size = self._add(frame, boxes, ids)
+        return self._result(size)
+
+    def remove_objects(self, ids) -> None:
+        """Stop tracking these target ids."""
+        drop = {int(i) for i in np.atleast_1d(ids).tolist()}
+        for ref in self._refs:
+            keep = [k for k, i in enumerate(ref.ids) if i not in drop]
+            ref.ids = [ref.ids[k] for k in keep]
+            ref.maps = ref.maps[:, keep] if keep else None
+        self._refs = [r for r in self._refs if r.ids]
+        for i in drop:
+            self._boxes.pop(i, None)
+            self._scores.pop(i, None)
+
+    def _check_new(self, frame: np.ndarray, boxes, ids) -> tuple[np.ndarray, list[int]]:
+        xywh = check_boxes_xywh(boxes, check_frame(frame).shape[:2])
+        start = max(self._boxes, default=0) + 1
+        ids = list(range(start, start + len(xywh))) if ids is None else [int(i) for i in np.atleast_1d(ids)]
+        if len(ids) != len(xywh):
+            raise UserError(f"{len(ids)} ids given for {len(xywh)} boxes")
+        clash = sorted(set(ids) & set(self._boxes))
+        if clash:
+            raise UserError(f"target ids {clash} are already tracked; remove them first or use new ids")
+        return xywh, ids
+
+    def _add(self, frame: np.ndarray, boxes, ids) -> tuple[int, int]:
+        xywh, ids = self._check_new(frame, boxes, ids)
         f = self.preprocess(frame)
-        xywh = check_boxes_xywh(boxes, f.size)
         xyxy = np.concatenate([xywh[:, :2], xywh[:, :2] + xywh[:, 2:]], 1)
-        self._ids = np.arange(1, len(xyxy) + 1, dtype=np.int64) if ids is None else np.asarray(ids, np.int64)
         h, w = self.input_size
         maps = box_label_map(torch.from_numpy(xyxy * f.r).float(), h, w)
-        self._maps = downsample_label_map(maps).to(self.device).permute(1, 0, 2, 3)  # (1, K, h/8, w/8)
+        maps = downsample_label_map(maps).to(self.device).permute(1, 0, 2, 3)  # (1, K, h/8, w/8)
         with torch.inference_mode():
-            self._ref = self.features(f)
-            self.model.tokens(self._ref)
-        self._boxes = xyxy
-        self._scores = np.ones(len(xyxy), np.float32)
-        self.frame_index = 0
-        return self._result(f.size)
+            ref = _Reference(self.features(f), ids, maps)
+            self.model.tokens(ref.feats)
+        self._refs.append(ref)
+        for i, box in zip(ids, xyxy):
+            self._boxes[i] = box
+            self._scores[i] = 1.0
+        return f.size
 
     def step(self, frame: np.ndarray) -> FrameResult:
-        """Track the targets into the next frame."""
+        """Track every target into the next frame."""
         self._require_init()
         f = self.preprocess(frame)
         cfg = self.config
         with torch.inference_mode():
             cur = self.features(f)
-            e_ref, e_cur = self.model.interact(self._ref, cur)
-            priors = self.model.propagate(e_ref, e_cur, self._maps, upstream_fp16=cfg.upstream_fp16)
-            priors = [p.transpose(0, 1) for p in priors]  # one batch entry per target: (K, 1, h, w)
-            decoded, _ = self.model.decode(self.model.detect(cur, priors, "sot"))
-            for k in range(len(self._ids)):
-                dets, _ = postprocess(decoded[k], 1, cfg.conf_thresh, cfg.nms_thresh)
-                if len(dets):  # top-1; otherwise keep the previous box
-                    self._boxes[k] = box_to_frame(dets[0, :4], f.r, self.input_size)
-                    self._scores[k] = float(dets[0, 4] * dets[0, 5])
+            for ref in self._refs:
+                e_ref, e_cur = self.model.interact(ref.feats, cur)
+                priors = self.model.propagate(e_ref, e_cur, ref.maps, upstream_fp16=cfg.upstream_fp16)
+                priors = [p.transpose(0, 1) for p in priors]  # one batch entry per target: (K, 1, h, w)
+                decoded, _ = self.model.decode(self.model.detect(cur, priors, "sot"))
+                for k, target in enumerate(ref.ids):
+                    dets, _ = postprocess(decoded[k], 1, cfg.conf_thresh, cfg.nms_thresh)
+                    if len(dets):  # top-1; otherwise keep the previous box
+                        self._boxes[target] = box_to_frame(dets[0, :4], f.r, self.input_size)
+                        self._scores[target] = float(dets[0, 4] * dets[0, 5])
         self.frame_index += 1
         return self._result(f.size)
 
     def _result(self, size: tuple[int, int]) -> FrameResult:
-        return FrameResult(self.frame_index, size, self._ids.copy(), self._boxes.astype(np.float32),
-                           self._scores.copy(), np.zeros(len(self._ids), np.int64))
+        ids = self.object_ids
+        boxes = np.array([self._boxes[i] for i in ids], np.float32).reshape(-1, 4)
+        scores = np.array([self._scores[i] for i in ids], np.float32)
+        return FrameResult(self.frame_index, size, np.array(ids, np.int64), boxes, scores,
+                           np.zeros(len(ids), np.int64))

@@ -16,7 +16,7 @@ from ..models.interaction.prior import box_label_map, downsample_label_map
 from ..models.postprocess import masks_to_frame, postprocess
 from ..models.unicorn import FrameFeatures, Unicorn
 from ..types import FrameResult
-from .base import BaseTracker, check_masks, mask_boxes_xyxy
+from .base import BaseTracker, check_frame, check_masks, mask_boxes_xyxy
 
 
 @dataclass(frozen=True)
@@ -95,9 +95,8 @@ class VOSTracker(BaseTracker):
         Existing objects are tracked into this frame as usual; the new ones start from their masks.
         """
         self._require_init()
-        result = self.step(frame)
-        added = self._add(frame, masks, ids, skip_frame_index=True, previous=result)
-        return added
+        self._check_new(frame, masks, ids)  # refuse bad prompts before the frame is consumed
+        return self._add(frame, masks, ids, previous=self.step(frame))
 
     def remove_objects(self, ids) -> None:
         """Stop tracking these object ids."""
@@ -108,20 +107,23 @@ class VOSTracker(BaseTracker):
                 del ref.object_ids[pos], ref.maps[pos]
         self._refs = [r for r in self._refs if r.object_ids]
 
-    def _add(self, frame: np.ndarray, masks, ids, skip_frame_index: bool = False,
-             previous: FrameResult | None = None) -> FrameResult:
-        f = self.preprocess(frame)
+    def _check_new(self, frame: np.ndarray, masks, ids) -> tuple[np.ndarray, list[int]]:
         arr = np.asarray(masks)
-        if arr.ndim == 2 and ids is None:
+        if arr.ndim == 2 and ids is None:  # an index map: its values are the ids
             ids = [int(v) for v in np.unique(arr) if v != 0]
-        bin_masks = check_masks(masks, f.size)
-        ids = list(range(max(self._objects, default=0) + 1, max(self._objects, default=0) + 1 + len(bin_masks))) \
-            if ids is None else [int(i) for i in np.atleast_1d(ids)]
+        bin_masks = check_masks(masks, check_frame(frame).shape[:2])
+        start = max(self._objects, default=0) + 1
+        ids = list(range(start, start + len(bin_masks))) if ids is None else [int(i) for i in np.atleast_1d(ids)]
         if len(ids) != len(bin_masks):
             raise UserError(f"{len(ids)} ids given for {len(bin_masks)} masks")
         clash = sorted(set(ids) & set(self._objects))
         if clash:
             raise UserError(f"object ids {clash} are already tracked; remove them first or use new ids")
+        return bin_masks, ids
+
+    def _add(self, frame: np.ndarray, masks, ids, previous: FrameResult | None = None) -> FrameResult:
+        bin_masks, ids = self._check_new(frame, masks, ids)
+        f = self.preprocess(frame)
         with torch.inference_mode():
             ref = _Reference(self.features(f))
             self.model.tokens(ref.feats)
