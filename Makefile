@@ -11,7 +11,7 @@ $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PIP) install -q --upgrade pip
 	$(PIP) install -q torch==2.14.1 torchvision==0.29.1
-	$(PIP) install -q -e ".[lite,eval,dev,supervision]"
+	$(PIP) install -q -e ".[lite,eval,dev,supervision,demo]"
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -20,7 +20,7 @@ demo: $(STAMP)
 	$(VENV)/bin/unicorn track unicorn/assets/sample.mp4 --task sot --box 42,86,36,68 --out runs/quickstart --overwrite
 
 test: $(STAMP)
-	$(PY) -m ruff check unicorn tests tools
+	$(PY) -m ruff check unicorn tests tools demo
 	$(PY) -m pytest -q
 
 test-slow: $(STAMP)

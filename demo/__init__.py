@@ -1,0 +1,1 @@
+"""The Unicorn web demo (Gradio): ``unicorn demo`` or ``python demo/app.py``."""

@@ -1,0 +1,257 @@
+"""What the demo page does on each click, upload and run (one :class:`Handlers` per server).
+
+The handlers hold only the shared, read-only model and the caps; everything that belongs to
+one visitor (video, boxes, mask) is in their :class:`Session`, which Gradio keeps per browser
+session in a ``gr.State``. Every run builds its own tracker.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import gradio as gr
+import numpy as np
+import torch
+
+import unicorn
+from unicorn.errors import UserError
+from unicorn.hub import BUNDLED
+from unicorn.trackers.mot import MOTConfig
+
+from .prompts import (
+    Prompts,
+    box_from_corners,
+    display_scale,
+    draw_prompts,
+    format_boxes,
+    parse_boxes,
+    read_mask_png,
+)
+from .runner import Limits, RunRequest, VideoInfo, new_run_folder, probe_video, run_tracking
+
+LOG = logging.getLogger("unicorn.demo")
+SAMPLE = Path(unicorn.__file__).resolve().parent / "assets" / "sample.mp4"
+HELP = {
+    "sot": "**Single-object tracking**: click two opposite corners of each target on the first frame.",
+    "vos": "**Video object segmentation**: box each object (the mask head makes its mask) or upload a mask PNG.",
+    "mot": "**Multi-object tracking**: every object of the chosen classes gets a box and an id.",
+    "mots": "**Multi-object tracking and segmentation**: as MOT, with a mask per object.",
+}
+
+
+@dataclass
+class Session:
+    """One browser session's video and prompts (kept in ``gr.State``, never shared)."""
+
+    video: VideoInfo | None = None
+    prompts: Prompts = field(default_factory=Prompts)
+    task: str = "sot"
+
+    @property
+    def scale(self) -> float:
+        """Display pixels per frame pixel of the first-frame image."""
+        return 1.0 if self.video is None else display_scale(self.video.size)
+
+    def image(self) -> np.ndarray | None:
+        """The first frame (RGB, display size) with the prompts drawn, or None before a video is loaded."""
+        if self.video is None:
+            return None
+        p = self.prompts
+        shown = Prompts() if self.task in ("mot", "mots") else \
+            Prompts(p.boxes_xywh, p.pending, p.mask if self.task == "vos" else None)
+        return draw_prompts(np.ascontiguousarray(self.video.first_frame[:, :, ::-1]), shown, self.scale)
+
+
+def device_label(model: torch.nn.Module) -> str:
+    """``cpu (2 threads)`` or ``cuda:0 (NVIDIA H100 80GB HBM3)``."""
+    device = next(model.parameters()).device
+    if device.type == "cuda":
+        return f"{device} ({torch.cuda.get_device_name(device)})"
+    n = torch.get_num_threads()
+    return f"{device} ({n} thread{'s' if n > 1 else ''})"
+
+
+def model_banner(model_name: str, model: torch.nn.Module, limits: Limits) -> str:
+    """The line at the top of the page: model, whether it is trained, device and caps."""
+    untrained = model_name in BUNDLED and not BUNDLED[model_name].is_file()
+    state = (" — **untrained**: its tracking parts are random, so the results show the pipeline, not real "
+             "tracking quality") if untrained else ""
+    return (f"Model **{model_name}**{state} · device **{device_label(model)}** · "
+            f"limits: {limits.describe()} per video")
+
+
+def mot_slider_defaults(association: str) -> tuple[dict, dict]:
+    """(confidence, association) slider settings for an association method, from the tracker defaults."""
+    cfg = MOTConfig()
+    if association == "embedding":
+        return ({"value": cfg.embedding.obj_score_thr, "info": "a detection needs this score to be tracked"},
+                {"value": cfg.embedding.match_score_thr,
+                 "info": "minimum embedding similarity to continue a track (lower: more permissive)"})
+    return ({"value": cfg.bytetrack.track_thresh, "info": "detections above this start and continue tracks"},
+            {"value": cfg.bytetrack.match_thresh,
+             "info": "maximum matching cost 1 − IoU·score (higher: more permissive)"})
+
+
+def mot_thresholds(association: str, conf: float, nms: float, assoc: float) -> dict[str, Any]:
+    """``unicorn.Tracker`` settings for the MOT/MOTS sliders."""
+    out: dict[str, Any] = {"association": association, "nms_thresh": float(nms)}
+    if association == "embedding":
+        out.update(obj_score_thr=float(conf), match_score_thr=float(assoc))
+    else:
+        out.update(track_thresh=float(conf), match_thresh=float(assoc))
+    return out
+
+
+def _show(session: Session, message: str) -> tuple:
+    """Outputs (first frame, boxes text, status, session) after a prompt change."""
+    return session.image(), format_boxes(session.prompts.boxes_xywh), message, session
+
+
+class Handlers:
+    """Event handlers of the page.
+
+    Args:
+        model: from ``unicorn.load``; shared by all sessions, only read.
+        model_name: written to ``summary.json``.
+        limits: caps per video.
+        runs_root: folder for result folders (old ones are removed after an hour).
+    """
+
+    def __init__(self, model: torch.nn.Module, model_name: str, limits: Limits, runs_root: Path) -> None:
+        self.model, self.model_name, self.limits, self.runs_root = model, model_name, limits, runs_root
+        self.class_names = list(model.config.class_names)
+
+    def _load(self, path: str | None, session: Session, name: str | None = None) -> tuple:
+        """Outputs: the upload box (emptied after a bad file), the prompt views, and no old results."""
+        session.video, session.prompts = None, Prompts()
+        if not path:
+            return (None, *_show(session, "Upload a video or use the sample."), None, None)
+        try:
+            session.video = probe_video(path, self.limits, name=name)
+        except UserError as exc:
+            gr.Warning(str(exc))
+            return (None, *_show(session, f"**Error:** {exc}"), None, None)
+        upload = None if Path(path) == SAMPLE else gr.skip()
+        return (upload, *_show(session, f"Loaded {session.video.describe()}."), None, None)
+
+    def upload(self, file: str | None, session: Session) -> tuple:
+        """A video was uploaded (or removed)."""
+        return self._load(file, session, Path(file).name if file else None)
+
+    def sample(self, session: Session) -> tuple:
+        """The bundled sample video was chosen."""
+        return self._load(str(SAMPLE), session)
+
+    def click(self, session: Session, evt: gr.SelectData) -> tuple:
+        """A click on the first frame: the first or the second corner of a box."""
+        if session.video is None:
+            return _show(session, "Upload a video first.")
+        x, y = (float(round(v / session.scale)) for v in evt.index[:2])  # display -> frame pixels
+        p = session.prompts
+        if p.pending is None:
+            p.pending = (x, y)
+            return _show(session, f"Corner ({x:.0f}, {y:.0f}); now click the opposite corner.")
+        corner, p.pending = p.pending, None
+        try:
+            box = box_from_corners(corner, (x, y), session.video.size)
+        except UserError as exc:
+            return _show(session, f"**Error:** {exc}")
+        p.boxes_xywh.append(box)
+        return _show(session, f"Box {len(p.boxes_xywh)}: x={box[0]:.0f}, y={box[1]:.0f}, w={box[2]:.0f}, "
+                              f"h={box[3]:.0f}.")
+
+    def boxes_typed(self, text: str, session: Session) -> tuple:
+        """The boxes text box lost focus: take typed boxes."""
+        if text.strip() == format_boxes(session.prompts.boxes_xywh).strip():
+            return gr.skip(), gr.skip(), gr.skip(), gr.skip()  # unchanged (e.g. focus left for a click)
+        if session.video is None:
+            return _show(session, "Upload a video first.")
+        try:
+            session.prompts.boxes_xywh = parse_boxes(text, session.video.size)
+        except UserError as exc:
+            return session.image(), text, f"**Error:** {exc}", session
+        session.prompts.pending = None
+        return _show(session, f"{len(session.prompts.boxes_xywh)} box(es).")
+
+    def undo(self, session: Session) -> tuple:
+        """Forget the pending corner, else the last box."""
+        p = session.prompts
+        if p.pending is not None:
+            p.pending = None
+        elif p.boxes_xywh:
+            p.boxes_xywh.pop()
+        return _show(session, f"{len(p.boxes_xywh)} box(es).")
+
+    def clear(self, session: Session) -> tuple:
+        """Forget every box and the mask."""
+        session.prompts = Prompts()
+        return (*_show(session, "Cleared boxes and mask."), None)
+
+    def mask(self, file: str | None, session: Session) -> tuple:
+        """A VOS mask PNG was uploaded (or removed); outputs the prompt views and the upload box."""
+        session.prompts.mask = None
+        if session.video is None:
+            return (*_show(session, "Upload a video first, then its first-frame mask."), None)
+        if not file:
+            return (*_show(session, "Mask removed."), gr.skip())
+        try:
+            session.prompts.mask = read_mask_png(file, session.video.size)
+        except UserError as exc:
+            gr.Warning(str(exc))
+            return (*_show(session, f"**Error:** {exc}"), None)
+        n = int(session.prompts.mask.max())
+        return (*_show(session, f"Mask with {n} object(s); it is used instead of boxes."), gr.skip())
+
+    @staticmethod
+    def task(task: str, association: str, session: Session) -> tuple:
+        """Show the chosen task's controls: help, boxes, mask, MOT group, association, its sliders, first frame."""
+        session.task = task
+        boxes = task in ("sot", "vos")
+        assoc = "embedding" if task == "mots" else "bytetrack" if task == "mot" else association
+        c, a = mot_slider_defaults(assoc)
+        label = "First frame (click two corners per box)" if boxes else "First frame"
+        return (HELP[task], gr.update(visible=boxes), gr.update(visible=task == "vos"),
+                gr.update(visible=not boxes), assoc, gr.update(**c), gr.update(**a),
+                gr.update(value=session.image(), label=label), session)
+
+    @staticmethod
+    def association(association: str) -> tuple:
+        """Reset the two sliders whose meaning depends on the association method."""
+        c, a = mot_slider_defaults(association)
+        return gr.update(**c), gr.update(**a)
+
+    @staticmethod
+    def _fail(message: str) -> tuple:
+        gr.Warning(message)
+        return None, None, f"**Error:** {message}"
+
+    def run(self, session: Session, task: str, classes: list[str] | None, association: str, conf: float,
+            nms: float, assoc: float, progress: gr.Progress = gr.Progress()) -> tuple:
+        """Track the session's video; outputs (annotated video, zip, status)."""
+        if session.video is None:
+            return self._fail("Upload a video (or use the sample) first.")
+        request = RunRequest(task=task, boxes_xywh=list(session.prompts.boxes_xywh),
+                             mask=session.prompts.mask if task == "vos" else None)
+        if task in ("mot", "mots"):
+            request.classes = tuple(self.class_names.index(c) for c in classes or ()) or None
+            request.thresholds = mot_thresholds(association, conf, nms, assoc)
+        progress(0, desc="Starting")
+        try:
+            result = run_tracking(self.model, session.video, request, new_run_folder(self.runs_root), self.limits,
+                                  lambda n, total: progress((n, total), desc="Tracking", unit="frames"),
+                                  model_name=self.model_name)
+        except UserError as exc:
+            return self._fail(str(exc))
+        except Exception:  # noqa: BLE001 - this session failed; the server goes on serving the others
+            LOG.exception("run failed")
+            return self._fail("Tracking failed unexpectedly (details are in the server log); try another video "
+                              "or task.")
+        s = result.summary
+        message = (f"**Done:** {s['task'].upper()} on {s['input']}: {s['frames']} frames, {s['tracks']} track(s), "
+                   f"{s['fps']} frames/s on {s['device']}.")
+        if s["truncated_at_limit"]:
+            message += f" Stopped at the {self.limits.max_frames}-frame limit."
+        return str(result.video), str(result.archive), message
