@@ -1,4 +1,4 @@
-"""The ``unicorn`` command line: track, eval, convert-checkpoint, weights, info.
+"""The ``unicorn`` command line: track, eval, demo, train, convert-checkpoint, weights, info.
 
 User errors print one line and exit with code 2; nothing on disk is overwritten unless asked.
 """
@@ -230,10 +230,55 @@ def run_weights(args: argparse.Namespace) -> int:
     return 0
 
 
+def add_demo_parser(sub) -> None:
+    p = sub.add_parser("demo", help="start the web demo (Gradio) for uploaded videos, all four tasks")
+    p.add_argument("--host", default="127.0.0.1", help="interface to listen on (0.0.0.0: every interface)")
+    p.add_argument("--port", type=int, default=7860, help="TCP port (default 7860)")
+    p.add_argument("--weights", default="unicorn-lite", help="variant name or checkpoint path")
+    p.add_argument("--device", help="cpu or cuda (default: cuda when available)")
+    p.add_argument("--max-frames", type=int, help="longest video in frames (default 300; $UNICORN_DEMO_MAX_FRAMES)")
+    p.add_argument("--max-seconds", type=float, help="longest video in seconds (default 60; $UNICORN_DEMO_MAX_SECONDS)")
+    p.add_argument("--max-upload-mb", type=float, help="largest upload, MB (default 100; $UNICORN_DEMO_MAX_UPLOAD_MB)")
+    p.add_argument("--concurrency", type=int, default=2, help="tracking runs served at the same time (default 2)")
+
+
+def run_demo(args: argparse.Namespace) -> int:
+    root = Path(__file__).resolve().parents[1]
+    if not (root / "demo" / "app.py").is_file():
+        raise UserError("the web demo (demo/app.py) ships with the source repository, not with the installed "
+                        "package; clone the repository and run `unicorn demo` from an editable install")
+    try:
+        import gradio  # noqa: F401
+    except ImportError:
+        raise UserError("the web demo needs Gradio: pip install 'unicorn-track[demo]'") from None
+    if str(root) not in sys.path:
+        sys.path.insert(0, str(root))
+    from demo.app import run
+
+    return run(args)
+
+
+def add_train_parser(sub) -> None:
+    from .engine.main import add_train_arguments
+
+    p = sub.add_parser("train", help="train or fine-tune a model from a YAML config (torchrun for several GPUs)",
+                       description="unicorn train CONFIG [key=value ...] [--resume] [--max-steps N]; several "
+                                   "processes: torchrun --nproc_per_node 8 -m unicorn.cli train CONFIG")
+    add_train_arguments(p)
+
+
+def run_train(args: argparse.Namespace) -> int:
+    from .engine.main import run_from_args
+
+    return run_from_args(args)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="unicorn", description="One model for SOT, MOT, VOS and MOTS.")
     sub = parser.add_subparsers(dest="command", required=True)
     add_track_parser(sub)
+    add_demo_parser(sub)
+    add_train_parser(sub)
     c = sub.add_parser("convert-checkpoint", help="convert an upstream .pth checkpoint to .safetensors")
     c.add_argument("input")
     c.add_argument("output")
@@ -255,7 +300,8 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    handlers = {"track": run_track, "convert-checkpoint": run_convert, "weights": run_weights}
+    handlers = {"track": run_track, "convert-checkpoint": run_convert, "weights": run_weights, "demo": run_demo,
+                "train": run_train}
     try:
         if args.command == "eval":
             from .evaluation.cli import run_eval

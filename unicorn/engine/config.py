@@ -5,8 +5,9 @@ weight decay 5e-4, 1 warm-up epoch (quadratic) then cosine to 0.1 x lr with the 
 at the minimum, EMA 0.9998 with the ramp 1 - exp(-t/2000), SOT and MOT batches alternating with
 gradient accumulation 2, multi-scale every 10 iterations, 15 epochs of 200k samples.
 
-``stage: mask`` (upstream stage 2) trains only ``head.controllers.*`` and ``mask_branch.*`` and
-turns EMA off unless the YAML says otherwise; :func:`resolve_train_config` fills those in.
+``stage: det`` is the COCO detection pre-training (``ExpDet``). ``stage: mask`` (upstream
+stage 2) trains only ``head.controllers.*`` and ``mask_branch.*`` and turns EMA off unless the
+YAML says otherwise; :func:`resolve_train_config` fills those in.
 """
 
 from __future__ import annotations
@@ -22,7 +23,8 @@ from ..errors import UserError
 from ..models.build import get_variant
 
 TASK_IDS = {"sot": 1, "vos": 1, "mot": 2, "mots": 2}
-STAGES = ("box", "mask")
+STAGES = ("det", "box", "mask")
+STAGE_TASKS = {"det": ("mot",), "box": ("sot", "mot"), "mask": ("vos", "mots")}
 MASK_STAGE_TRAINABLE = ("head.controllers.*", "mask_branch.*")
 
 
@@ -31,12 +33,15 @@ class DatasetConfig:
     """One training source and its share of the samples.
 
     Attributes:
-        name: ``synthetic`` (generated videos, offline) or a training set known to
-            :mod:`unicorn.data.train_sets` (``lasot``, ``got10k``, ``mot17``, ``bdd100k`` ...).
-        task: ``sot`` | ``mot`` (box stage) or ``vos`` | ``mots`` (mask stage).
+        name: ``synthetic`` (generated videos, offline) or a key of
+            :data:`unicorn.data.train_sets.TRAIN_SETS` (``lasot``, ``got10k``, ``mot17``, ``bdd100k-box-track`` ...).
+        task: ``sot`` | ``mot`` (box and det stages) or ``vos`` | ``mots`` (mask stage).
         weight: relative sampling weight within its task.
-        root: dataset folder (unused by ``synthetic``).
-        options: extra keyword arguments of the dataset's constructor (e.g. ``num_sequences``).
+        root: dataset folder ("" = the reader's default folder under ``datasets/``; unused by ``synthetic``).
+        options: keyword arguments of the pair sampler (``max_gap``, ``max_objects``; for ``synthetic``
+            the generator's: ``num_sequences``, ``num_frames`` ...).
+        reader_options: keyword arguments of the training-set reader (``split``, ``categories``,
+            ``sequence_list`` ...).
     """
 
     name: str
@@ -44,10 +49,12 @@ class DatasetConfig:
     weight: float = 1.0
     root: str = ""
     options: dict[str, Any] = field(default_factory=dict)
+    reader_options: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        if not isinstance(self.options, dict):
-            raise UserError(f"dataset {self.name!r}: options must be a mapping, got {self.options!r}")
+        for key in ("options", "reader_options"):
+            if not isinstance(getattr(self, key), dict):
+                raise UserError(f"dataset {self.name!r}: {key} must be a mapping, got {getattr(self, key)!r}")
         if self.task not in TASK_IDS:
             raise UserError(f"dataset {self.name!r}: task must be one of {', '.join(TASK_IDS)}, got {self.task!r}")
         if self.weight <= 0:
@@ -69,7 +76,10 @@ class TrainConfig:
         model: variant name from :data:`unicorn.models.build.VARIANTS`.
         model_overrides: fields of :class:`~unicorn.config.ModelConfig` to change on that variant.
         init_checkpoint: weights to start from (``.safetensors``, our run checkpoint, or upstream ``.pth``).
-        stage: ``box`` (SOT + MOT) or ``mask`` (VOS + MOTS, heads frozen except the mask parts).
+        init_class_map: source class of each model class when the class counts differ (COCO -> BDD100K:
+            ``[0, 0, 2, 7, 5, 6, 3, 1]``; COCO -> MOT17: ``[0]``).
+        stage: ``det`` (detection pre-training on still images, task ``mot``), ``box`` (SOT + MOT) or
+            ``mask`` (VOS + MOTS, everything frozen except the mask parts).
         datasets: the training sources.
         input_size: training (H, W), multiples of 32.
         multiscale_range: random heights input H +- k x 32 (k <= this), width keeps the aspect; 0 = off.
@@ -83,11 +93,12 @@ class TrainConfig:
         warmup_lr_start: learning rate at step 0.
         min_lr_ratio: cosine floor as a fraction of the peak learning rate.
         no_aug_epochs: final epochs held at the floor.
-        ema: keep an exponential moving average of the weights (None = on for box, off for mask).
+        ema: keep an exponential moving average of the weights (None = off in the mask stage, else on).
         ema_decay: EMA decay (ramped by ``1 - exp(-updates / ema_ramp)``).
         ema_ramp: EMA ramp constant in optimizer steps.
         grad_accum: iterations per optimizer step (2 = one SOT + one MOT batch when alternating).
-        alternate_tasks: every batch is one task, alternating SOT/MOT each iteration.
+        alternate_tasks: every batch is one task, alternating SOT/MOT each iteration (False: one mix of all
+            datasets, batches may hold both tasks).
         mot_weight: factor on MOT losses.
         mhs: add the SOT loss of one object of every MOT pair (upstream BDD box stage).
         mhs_weight: factor of that loss.
@@ -96,13 +107,16 @@ class TrainConfig:
         freeze: glob patterns of parameter names to freeze.
         train_only: if not empty, freeze every parameter that matches none of these patterns
             (None = ``head.controllers.*``, ``mask_branch.*`` in the mask stage, else nothing).
-        amp: ``auto`` (bf16 autocast on CUDA, off on CPU), ``bf16`` or ``off``.
+        amp: ``auto`` (bf16 autocast on CUDA for the det and box stages; off on CPU and in the mask stage),
+            ``bf16`` or ``off``.
         device: ``auto``, ``cpu`` or ``cuda``.
         num_workers: data-loader workers per process.
         seed: base random seed (each rank adds its rank).
         checkpoint_interval: optimizer steps between checkpoints (also at each epoch end).
         log_interval: optimizer steps between log rows.
         export_half: export the final weights in float16.
+        time_limit_min: stop cleanly (log, checkpoint, export) after this many minutes of training;
+            ``--resume`` continues. 0 = no limit.
     """
 
     name: str = "unicorn"
@@ -110,6 +124,7 @@ class TrainConfig:
     model: str = "unicorn_track_tiny"
     model_overrides: dict[str, Any] = field(default_factory=dict)
     init_checkpoint: str = ""
+    init_class_map: tuple[int, ...] = ()
     stage: str = "box"
     datasets: tuple[DatasetConfig, ...] = ()
     input_size: tuple[int, int] = (800, 1280)
@@ -143,6 +158,7 @@ class TrainConfig:
     checkpoint_interval: int = 1000
     log_interval: int = 20
     export_half: bool = False
+    time_limit_min: float = 0.0
 
     def __post_init__(self) -> None:
         if isinstance(self.train_only, list):  # YAML lists; the union annotation is not coerced
@@ -150,7 +166,7 @@ class TrainConfig:
         if not isinstance(self.model_overrides, dict):
             raise UserError(f"model_overrides must be a mapping of ModelConfig fields, got {self.model_overrides!r}")
         checks = [
-            (self.stage in STAGES, f"stage must be 'box' or 'mask', got {self.stage!r}"),
+            (self.stage in STAGES, f"stage must be 'det', 'box' or 'mask', got {self.stage!r}"),
             (self.amp in ("auto", "bf16", "off"), f"amp must be 'auto', 'bf16' or 'off', got {self.amp!r}"),
             (self.device in ("auto", "cpu", "cuda"), f"device must be 'auto', 'cpu' or 'cuda', got {self.device!r}"),
             (all(v > 0 and v % 32 == 0 for v in self.input_size),
@@ -167,13 +183,10 @@ class TrainConfig:
             if not ok:
                 raise UserError(message)
         tasks = {d.task for d in self.datasets}
-        wrong = tasks - ({"sot", "mot"} if self.stage == "box" else {"vos", "mots"})
+        wrong = tasks - set(STAGE_TASKS[self.stage])
         if wrong:
-            raise UserError(f"stage {self.stage!r} trains on {'sot/mot' if self.stage == 'box' else 'vos/mots'} "
-                            f"datasets, but the config lists task(s) {sorted(wrong)}")
-        if self.alternate_tasks and self.datasets and len({TASK_IDS[t] for t in tasks}) < 2:
-            raise UserError("alternate_tasks needs datasets of both tasks; set alternate_tasks: false for a "
-                            "single-task run")
+            raise UserError(f"stage {self.stage!r} trains on {'/'.join(STAGE_TASKS[self.stage])} datasets, but the "
+                            f"config lists task(s) {sorted(wrong)}")
 
     def model_config(self) -> ModelConfig:
         """The architecture: the named variant with ``model_overrides`` applied."""
@@ -196,13 +209,15 @@ class TrainConfig:
 
 def resolve_train_config(cfg: TrainConfig, cuda: bool) -> TrainConfig:
     """Fill the stage- and device-dependent defaults (EMA, trainable patterns, amp, device)."""
-    ema = cfg.ema if cfg.ema is not None else cfg.stage == "box"
+    ema = cfg.ema if cfg.ema is not None else cfg.stage != "mask"
     train_only = cfg.train_only if cfg.train_only is not None else (
         MASK_STAGE_TRAINABLE if cfg.stage == "mask" else ())
     device = cfg.device if cfg.device != "auto" else ("cuda" if cuda else "cpu")
     if device == "cuda" and not cuda:
         raise UserError("device 'cuda' was asked for but no CUDA GPU is available; set device: cpu")
-    amp = cfg.amp if cfg.amp != "auto" else ("bf16" if device == "cuda" else "off")
+    # auto: bf16 on CUDA, except the mask stage: the dynamic mask parameters are assembled with an
+    # index-put that fails under autocast (head.dynamic_params mixes bf16 and float32).
+    amp = cfg.amp if cfg.amp != "auto" else ("bf16" if device == "cuda" and cfg.stage != "mask" else "off")
     return replace(cfg, ema=ema, train_only=tuple(train_only), device=device, amp=amp)
 
 

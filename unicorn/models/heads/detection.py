@@ -179,7 +179,7 @@ class UnicornHead(nn.Module):
             conv = self.controllers[k]
             padded = torch.nn.functional.pad(head_out.reg_feats[k][batch_idx:batch_idx + 1], (1, 1, 1, 1))
             patches = torch.stack([padded[0, :, y:y + 3, x:x + 3] for y, x in zip(ys.tolist(), xs.tolist())])
-            out[sel] = torch.einsum("mcij,ocij->mo", patches, conv.weight) + conv.bias
+            out[sel] = (torch.einsum("mcij,ocij->mo", patches, conv.weight) + conv.bias).to(out.dtype)
         return out
 
     def dense_dynamic_params(self, head_out: HeadOutput) -> torch.Tensor:
