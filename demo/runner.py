@@ -17,13 +17,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-import torch
 
 import unicorn
 from unicorn.data.video_io import open_video
 from unicorn.errors import UserError
-from unicorn.evaluation import writers as W
 from unicorn.models.unicorn import Unicorn
+from unicorn.run import open_writers, run_tracker
 from unicorn.trackers.base import BaseTracker
 
 from .box_masks import masks_from_boxes
@@ -206,51 +205,22 @@ def _prompts(request: RunRequest, tracker: BaseTracker, frame: np.ndarray, summa
 
 
 def _writers(task: str, out: Path, fps: float, class_names: tuple[str, ...] | None) -> list:
-    """The annotated-video writer first, then the task's result writers (as ``unicorn track`` picks them)."""
-    formats = FORMATS[task]
-    writers = [W.AnnotatedVideoWriter(out / VIDEO_NAME, fps, class_names=class_names, fourcc="VP80")]
-    if "mot" in formats:
-        writers.append(W.MOTChallengeWriter(out / "results_mot.txt"))
-    if "mots" in formats:
-        writers.append(W.MOTSWriter(out / "results_mots.txt"))
-    if "davis" in formats:
-        writers.append(W.DavisPaletteWriter(out / "davis"))
-    if "pytracking" in formats:
-        writers.append(W.PyTrackingWriter(out / "results_pytracking.txt"))
-    if "json" in formats:
-        writers.append(W.CocoTrackWriter(out / "results_coco.json"))
-    return writers
+    """The annotated video (WebM) and the task's result writers (as ``unicorn track`` picks them)."""
+    return open_writers(out, ("video", *FORMATS[task]), fps, class_names, video_name=VIDEO_NAME, fourcc="VP80")
 
 
 def _track(tracker: BaseTracker, video: VideoInfo, prompts: dict, writers: list, max_frames: int,
            progress: Callable[[int, int | None], None] | None) -> dict:
     """Run the tracker over the video into the writers (closed at the end); returns the run's counts."""
     total = min(video.frame_count or max_frames, max_frames)
-    n, ids, truncated, t0 = 0, set(), False, time.perf_counter()
+    report = None if progress is None else (lambda n: progress(n, max(total, n)))
     try:
-        with open_video(video.path) as source, torch.inference_mode():
-            for frame in source:
-                if n >= max_frames:
-                    truncated = True
-                    break
-                result = tracker.init(frame, **prompts) if n == 0 else tracker.step(frame)
-                for wr in writers:
-                    if isinstance(wr, W.AnnotatedVideoWriter):
-                        wr.write(frame, result)
-                    else:
-                        wr.write(result)
-                ids.update(result.track_ids.tolist())
-                n += 1
-                if progress is not None:
-                    progress(n, max(total, n))
+        with open_video(video.path) as source:
+            stats = run_tracker(tracker, source, prompts, writers, max_frames, on_frame=report)
     except UserError as exc:
         raise UserError(_friendly(exc, video.path, video.name)) from None
-    finally:
-        for wr in writers:
-            wr.close()
-    seconds = time.perf_counter() - t0
-    return {"frames": n, "tracks": len(ids), "track_ids": sorted(int(i) for i in ids), "seconds": round(seconds, 2),
-            "fps": round(n / seconds, 2) if seconds else None, "truncated_at_limit": truncated}
+    stats["truncated_at_limit"] = stats.pop("truncated")
+    return stats
 
 
 def _pack(out: Path, summary: dict, zip_name: str) -> Path:

@@ -9,13 +9,12 @@ import argparse
 import json
 import shutil
 import sys
-import time
 import warnings
 from pathlib import Path
 
 from .errors import UserError
+from .run import FORMATS
 
-FORMATS = ("video", "mot", "mots", "davis", "json", "pytracking")
 DEFAULT_FORMATS = {"sot": ("video", "pytracking", "mot", "json"), "vos": ("video", "davis", "json"),
                    "mot": ("video", "mot", "json"), "mots": ("video", "mots", "mot", "json")}
 
@@ -111,7 +110,7 @@ def run_track(args: argparse.Namespace) -> int:
 
     from . import Tracker, load
     from .data.video_io import open_video
-    from .evaluation import writers as W
+    from .run import open_writers, run_tracker
 
     formats = tuple(f.strip() for f in args.formats.split(",")) if args.formats else DEFAULT_FORMATS[args.task]
     bad = [f for f in formats if f not in FORMATS]
@@ -150,51 +149,20 @@ def run_track(args: argparse.Namespace) -> int:
     if out.exists() and args.overwrite:
         shutil.rmtree(out)
     out.mkdir(parents=True)
-    fps = source.fps or 25.0
-    writers = []
-    if "video" in formats:
-        writers.append(W.AnnotatedVideoWriter(out / "annotated.mp4", fps, class_names=cfg.class_names))
-    if "mot" in formats:
-        writers.append(W.MOTChallengeWriter(out / "results_mot.txt"))
-    if "mots" in formats:
-        writers.append(W.MOTSWriter(out / "results_mots.txt"))
-    if "davis" in formats:
-        writers.append(W.DavisPaletteWriter(out / "davis"))
-    if "pytracking" in formats:
-        writers.append(W.PyTrackingWriter(out / "results_pytracking.txt"))
-    if "json" in formats:
-        writers.append(W.CocoTrackWriter(out / "results_coco.json"))
-    import torch
-
-    n, ids, t0 = 0, set(), time.perf_counter()
+    writers = open_writers(out, formats, source.fps or 25.0, cfg.class_names)
     total = min(x for x in (args.max_frames, source.frame_count) if x) if (args.max_frames or source.frame_count) \
         else None
     bar = tqdm(total=total, unit="frame", desc=f"{args.task} {name}")
     try:
-        with torch.inference_mode():
-            for frame in source:
-                if args.max_frames is not None and n >= args.max_frames:
-                    break
-                result = tracker.init(frame, **prompts) if n == 0 else tracker.step(frame)
-                for wr in writers:
-                    if isinstance(wr, W.AnnotatedVideoWriter):
-                        wr.write(frame, result)
-                    else:
-                        wr.write(result)
-                ids.update(result.track_ids.tolist())
-                n += 1
-                bar.update(1)
+        stats = run_tracker(tracker, source, prompts, writers, args.max_frames, on_frame=lambda _: bar.update(1))
     finally:
         bar.close()
         source.close()
-        for wr in writers:
-            wr.close()
-    dt = time.perf_counter() - t0
-    summary = {"input": str(args.input), "task": args.task, "weights": str(args.weights), "frames": n,
-               "tracks": len(ids), "seconds": round(dt, 2), "fps": round(n / dt, 2) if dt else None,
+    summary = {"input": str(args.input), "task": args.task, "weights": str(args.weights),
+               **{k: stats[k] for k in ("frames", "tracks", "seconds", "fps")},
                "device": str(next(model.parameters()).device), "outputs": sorted(p.name for p in out.iterdir())}
     (out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
-    print(f"{n} frames, {len(ids)} track(s), {summary['fps']} frames/s -> {out}")
+    print(f"{stats['frames']} frames, {stats['tracks']} track(s), {stats['fps']} frames/s -> {out}")
     return 0
 
 

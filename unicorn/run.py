@@ -1,0 +1,83 @@
+"""Run a tracker over frames into result writers: the loop shared by ``unicorn track`` and the demo."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from .evaluation import writers as W
+from .trackers.base import BaseTracker
+
+FORMATS = ("video", "mot", "mots", "davis", "json", "pytracking")
+OUTPUT_NAMES = {"video": "annotated.mp4", "mot": "results_mot.txt", "mots": "results_mots.txt",
+                "davis": "davis", "json": "results_coco.json", "pytracking": "results_pytracking.txt"}
+
+
+def open_writers(out: Path, formats: Sequence[str], fps: float, class_names: Sequence[str] | None = None,
+                 video_name: str | None = None, fourcc: str = "mp4v") -> list:
+    """Create one writer per requested format in ``out`` (the annotated video first when asked for).
+
+    Args:
+        out: result folder (must exist; writers never overwrite files).
+        formats: subset of :data:`FORMATS`.
+        fps: frame rate of the annotated video.
+        class_names: names for the video's labels.
+        video_name: file name of the annotated video (default ``annotated.mp4``).
+        fourcc: codec of the annotated video.
+    """
+    makers = {
+        "video": lambda: W.AnnotatedVideoWriter(out / (video_name or OUTPUT_NAMES["video"]), fps,
+                                                class_names=class_names, fourcc=fourcc),
+        "mot": lambda: W.MOTChallengeWriter(out / OUTPUT_NAMES["mot"]),
+        "mots": lambda: W.MOTSWriter(out / OUTPUT_NAMES["mots"]),
+        "davis": lambda: W.DavisPaletteWriter(out / OUTPUT_NAMES["davis"]),
+        "pytracking": lambda: W.PyTrackingWriter(out / OUTPUT_NAMES["pytracking"]),
+        "json": lambda: W.CocoTrackWriter(out / OUTPUT_NAMES["json"]),
+    }
+    return [makers[f]() for f in FORMATS if f in formats]
+
+
+def run_tracker(tracker: BaseTracker, frames: Iterable[np.ndarray], prompts: dict[str, Any], writers: list,
+                max_frames: int | None = None,
+                on_frame: Callable[[int], None] | None = None) -> dict[str, Any]:
+    """Track ``frames`` (``init`` on the first) into ``writers``, closing them at the end.
+
+    Args:
+        tracker: a fresh or reset tracker.
+        frames: BGR uint8 frames, read one at a time.
+        prompts: keyword arguments of the tracker's ``init`` (boxes, masks).
+        writers: from :func:`open_writers`.
+        max_frames: stop after this many frames.
+        on_frame: called with the number of frames done after each frame (progress bars).
+
+    Returns:
+        Counts: frames, tracks, track_ids, seconds, fps, truncated (stopped at ``max_frames``).
+    """
+    n, ids, truncated, t0 = 0, set(), False, time.perf_counter()
+    try:
+        with torch.inference_mode():
+            for frame in frames:
+                if max_frames is not None and n >= max_frames:
+                    truncated = True
+                    break
+                result = tracker.init(frame, **prompts) if n == 0 else tracker.step(frame)
+                for wr in writers:
+                    if isinstance(wr, W.AnnotatedVideoWriter):
+                        wr.write(frame, result)
+                    else:
+                        wr.write(result)
+                ids.update(result.track_ids.tolist())
+                n += 1
+                if on_frame is not None:
+                    on_frame(n)
+    finally:
+        for wr in writers:
+            wr.close()
+    seconds = time.perf_counter() - t0
+    return {"frames": n, "tracks": len(ids), "track_ids": sorted(int(i) for i in ids), "seconds": round(seconds, 2),
+            "fps": round(n / seconds, 2) if seconds else None, "truncated": truncated}
