@@ -41,7 +41,8 @@ def add_track_parser(sub) -> None:
     p = sub.add_parser("track", help="track objects in a video, a folder of frames, a webcam or a stream")
     p.add_argument("input", help="video file, folder of frames, webcam index or URL")
     p.add_argument("--task", choices=("sot", "vos", "mot", "mots"), default="mot")
-    p.add_argument("--box", type=_box, action="append", help="SOT target x,y,w,h (repeat for several)")
+    p.add_argument("--box", type=_box, action="append",
+                   help="SOT target (or VOS object, made into a mask) x,y,w,h; repeat for several")
     p.add_argument("--mask", help="VOS first-frame mask PNG (index or palette image; 0 = background)")
     p.add_argument("--classes", help="MOT/MOTS: comma-separated class names or ids to keep")
     p.add_argument("--detections", help="MOT: use this MOTChallenge det.txt instead of our detector")
@@ -118,8 +119,9 @@ def run_track(args: argparse.Namespace) -> int:
         raise UserError(f"unknown format(s) {bad}; choose from {', '.join(FORMATS)}")
     if args.task == "sot" and not args.box:
         raise UserError("SOT needs at least one --box x,y,w,h on the first frame")
-    if args.task == "vos" and not args.mask:
-        raise UserError("VOS needs --mask first_frame_mask.png")
+    if args.task == "vos" and not (args.mask or args.box):
+        raise UserError("VOS needs --mask first_frame_mask.png, or --box x,y,w,h per object (the mask head "
+                        "turns each box into a mask)")
     if args.task in ("sot", "mot") and "davis" in formats:
         raise UserError("the davis format holds masks; use it with --task vos or mots")
     name = Path(str(args.input).rstrip("/")).stem or "stream"
@@ -145,7 +147,7 @@ def run_track(args: argparse.Namespace) -> int:
     if args.task == "sot":
         prompts["boxes"] = args.box
     elif args.task == "vos":
-        prompts["masks"] = _read_mask(args.mask)
+        prompts.update({"masks": _read_mask(args.mask)} if args.mask else {"boxes": args.box})
     if out.exists() and args.overwrite:
         shutil.rmtree(out)
     out.mkdir(parents=True)

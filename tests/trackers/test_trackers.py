@@ -102,3 +102,13 @@ def test_sot_add_and_remove_targets(model):
     assert sot.frame_index == 1  # the refused prompt did not consume the frame
     sot.remove_objects([1])
     assert sot.step(fs[3]).track_ids.tolist() == [5]
+
+
+def test_vos_box_initialisation(model):
+    fs = frames(3)
+    vos = unicorn.Tracker(model, "vos", input_size=SIZE, conf_thresh=2.0)  # no detection: filled boxes
+    first = vos.init(fs[0], boxes=[(10, 20, 30, 40), (90, 60, 20, 10)])
+    assert first.track_ids.tolist() == [1, 2]
+    assert first.masks[0].sum() == 30 * 40 and first.masks[1].sum() == 20 * 10
+    with pytest.raises(unicorn.UserError, match="either masks= or boxes="):
+        vos.init(fs[0])

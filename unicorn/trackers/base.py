@@ -91,6 +91,20 @@ def check_masks(masks: Any, size: tuple[int, int]) -> np.ndarray:
     return arr
 
 
+def filled_box_masks(boxes_xywh: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """Masks that fill each (x, y, w, h) box (already clipped to the frame); (K, H, W) bool.
+
+    A box thinner than a pixel still covers one pixel.
+    """
+    h0, w0 = size
+    out = np.zeros((len(boxes_xywh), h0, w0), bool)
+    for k, (x, y, w, h) in enumerate(np.asarray(boxes_xywh, np.float64)):
+        x1, y1 = min(int(np.floor(x)), w0 - 1), min(int(np.floor(y)), h0 - 1)
+        x2, y2 = max(int(np.ceil(x + w)), x1 + 1), max(int(np.ceil(y + h)), y1 + 1)
+        out[k, y1:y2, x1:x2] = True
+    return out
+
+
 def mask_boxes_xyxy(masks: np.ndarray) -> np.ndarray:
     """Tight boxes of (K, H, W) masks as (K, 4) x1, y1, x2, y2 (x2, y2 exclusive)."""
     out = np.zeros((len(masks), 4), np.float64)

@@ -16,7 +16,7 @@ from ..models.interaction.prior import box_label_map, downsample_label_map
 from ..models.postprocess import masks_to_frame, postprocess
 from ..models.unicorn import FrameFeatures, Unicorn
 from ..types import FrameResult
-from .base import BaseTracker, check_frame, check_masks, mask_boxes_xyxy
+from .base import BaseTracker, check_boxes_xywh, check_frame, check_masks, filled_box_masks, mask_boxes_xyxy
 
 
 @dataclass(frozen=True)
@@ -83,11 +83,61 @@ class VOSTracker(BaseTracker):
     def object_ids(self) -> list[int]:
         return sorted(self._objects)
 
-    def init(self, frame: np.ndarray, masks, ids=None) -> FrameResult:
-        """Start a video from masks of the first frame ((H, W) index map or (K, H, W) binary)."""
+    def init(self, frame: np.ndarray, masks=None, ids=None, boxes=None) -> FrameResult:
+        """Start a video from masks of the first frame ((H, W) index map or (K, H, W) binary).
+
+        ``boxes`` (x, y, w, h each) instead of masks gives upstream's box-initialised VOS: each
+        box becomes a mask through :meth:`masks_from_boxes`.
+        """
+        if (masks is None) == (boxes is None):
+            raise UserError("VOS init needs either masks= or boxes= (not both)")
+        if boxes is not None:
+            masks, _ = self.masks_from_boxes(frame, boxes)
         self.reset()
         self.frame_index = 0
         return self._add(frame, masks, ids)
+
+    def masks_from_boxes(self, frame: np.ndarray, boxes_xywh, mask_thresh: float = 0.5
+                         ) -> tuple[np.ndarray, np.ndarray]:
+        """First-frame masks for boxes from the model's own mask head (upstream's box-initialised VOS).
+
+        Each box map is propagated onto the frame itself, the SOT head detects with that prior,
+        and the top-1 detection's mask is thresholded at ``mask_thresh``. A box whose target gives
+        no detection, or an empty mask, falls back to the filled box. The tracker's state is untouched.
+
+        Args:
+            frame: (H, W, 3) uint8 BGR frame.
+            boxes_xywh: (x, y, w, h) or (K, 4) of them, in pixels.
+            mask_thresh: probability above which a pixel belongs to the object.
+
+        Returns:
+            masks: (K, H, W) bool, none empty; from_head: (K,) bool, False where the filled box was used.
+        """
+        f = self.preprocess(frame)
+        xywh = check_boxes_xywh(boxes_xywh, f.size)
+        xyxy = np.concatenate([xywh[:, :2], xywh[:, :2] + xywh[:, 2:]], 1)
+        cfg, h, w = self.config, *self.input_size
+        maps = downsample_label_map(box_label_map(torch.from_numpy(xyxy * f.r).float(), h, w))
+        maps = maps.to(self.device).permute(1, 0, 2, 3)  # (1, K, h/8, w/8)
+        masks = filled_box_masks(xywh, f.size)
+        from_head = np.zeros(len(xywh), bool)
+        with torch.inference_mode():
+            feats = self.features(f)
+            e_ref, e_cur = self.model.interact(feats, feats)
+            priors = [p.transpose(0, 1) for p in
+                      self.model.propagate(e_ref, e_cur, maps, upstream_fp16=cfg.upstream_fp16)]
+            head_out = self.model.detect(feats, priors, "sot")
+            decoded, locations = self.model.decode(head_out)
+            mask_feats, up_weights = self.model.segment(feats)
+            for k in range(len(xywh)):
+                dets, idx = postprocess(decoded[k], 1, cfg.conf_thresh, cfg.nms_thresh)
+                if len(dets) == 0:
+                    continue
+                probs = self.model.instance_masks(head_out, mask_feats, up_weights, idx[:1], locations, batch_idx=k)
+                mask = masks_to_frame(probs, f.r, f.size)[0].float().cpu().numpy() > mask_thresh
+                if mask.any():
+                    masks[k], from_head[k] = mask, True
+        return masks, from_head
 
     def add_objects(self, frame: np.ndarray, masks, ids=None) -> FrameResult:
         """Add objects on the current frame (call instead of ``step`` for that frame).
