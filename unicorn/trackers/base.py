@@ -11,6 +11,8 @@ import numpy as np
 import torch
 
 from ..errors import UserError
+from ..models.heads.detection import HeadOutput
+from ..models.interaction.prior import box_label_map, downsample_label_map
 from ..models.postprocess import letterbox
 from ..models.unicorn import FrameFeatures, Unicorn
 from ..types import FrameResult
@@ -146,6 +148,30 @@ class BaseTracker:
 
     def features(self, frame: Frame) -> FrameFeatures:
         return self.model.extract_features(frame.image)
+
+    def box_maps(self, boxes_xyxy: np.ndarray, r: float) -> torch.Tensor:
+        """Stride-8 reference maps of (K, 4) original-pixel boxes, as (1, K, H/8, W/8) on the device."""
+        h, w = self.input_size
+        maps = box_label_map(torch.from_numpy(np.asarray(boxes_xyxy) * r).float(), h, w)
+        return downsample_label_map(maps).to(self.device).permute(1, 0, 2, 3)
+
+    def detect_targets(self, ref: FrameFeatures, cur: FrameFeatures, maps: torch.Tensor,
+                       upstream_fp16: bool = False) -> tuple[HeadOutput, torch.Tensor, torch.Tensor]:
+        """Propagate K reference maps to ``cur`` and run the SOT head once per target.
+
+        Args:
+            ref, cur: features of the reference and current frames.
+            maps: (1, K, H/8, W/8) reference maps.
+            upstream_fp16: upstream's float16 propagation.
+
+        Returns:
+            head output (batch = targets), decoded (K, N, 6), anchor locations (N, 2).
+        """
+        e_ref, e_cur = self.model.interact(ref, cur)
+        priors = self.model.propagate(e_ref, e_cur, maps, upstream_fp16=upstream_fp16)
+        head_out = self.model.detect(cur, [p.transpose(0, 1) for p in priors], "sot")  # (K, 1, h, w) priors
+        decoded, locations = self.model.decode(head_out)
+        return head_out, decoded, locations
 
     def reset(self) -> None:
         """Forget the video: the next call must be ``init``."""

@@ -12,7 +12,6 @@ import numpy as np
 import torch
 
 from ..errors import UserError
-from ..models.interaction.prior import box_label_map, downsample_label_map
 from ..models.postprocess import box_to_frame, postprocess
 from ..models.unicorn import FrameFeatures, Unicorn
 from ..types import FrameResult
@@ -118,11 +117,8 @@ class SOTTracker(BaseTracker):
         xywh, ids = self._check_new(frame, boxes, ids)
         f = self.preprocess(frame)
         xyxy = np.concatenate([xywh[:, :2], xywh[:, :2] + xywh[:, 2:]], 1)
-        h, w = self.input_size
-        maps = box_label_map(torch.from_numpy(xyxy * f.r).float(), h, w)
-        maps = downsample_label_map(maps).to(self.device).permute(1, 0, 2, 3)  # (1, K, h/8, w/8)
         with torch.inference_mode():
-            ref = _Reference(self.features(f), ids, maps)
+            ref = _Reference(self.features(f), ids, self.box_maps(xyxy, f.r))
             self.model.tokens(ref.feats)
         self._refs.append(ref)
         for i, box in zip(ids, xyxy):
@@ -138,10 +134,7 @@ class SOTTracker(BaseTracker):
         with torch.inference_mode():
             cur = self.features(f)
             for ref in self._refs:
-                e_ref, e_cur = self.model.interact(ref.feats, cur)
-                priors = self.model.propagate(e_ref, e_cur, ref.maps, upstream_fp16=cfg.upstream_fp16)
-                priors = [p.transpose(0, 1) for p in priors]  # one batch entry per target: (K, 1, h, w)
-                decoded, _ = self.model.decode(self.model.detect(cur, priors, "sot"))
+                _, decoded, _ = self.detect_targets(ref.feats, cur, ref.maps, cfg.upstream_fp16)
                 for k, target in enumerate(ref.ids):
                     dets, _ = postprocess(decoded[k], 1, cfg.conf_thresh, cfg.nms_thresh)
                     if len(dets):  # top-1; otherwise keep the previous box

@@ -12,26 +12,16 @@ import numpy as np
 import torch
 
 from ..errors import UserError
-from ..models.interaction.prior import box_label_map, downsample_label_map
 from ..models.postprocess import masks_to_frame, postprocess
 from ..models.unicorn import FrameFeatures, Unicorn
 from ..types import FrameResult
 from .base import BaseTracker, check_boxes_xywh, check_frame, check_masks, filled_box_masks, mask_boxes_xyxy
+from .sot import SOTConfig
 
 
 @dataclass(frozen=True)
-class VOSConfig:
-    """Upstream VOS thresholds.
-
-    Attributes:
-        conf_thresh: minimum score kept before NMS (0.001).
-        nms_thresh: NMS IoU (0.65).
-        upstream_fp16: float16 prior propagation as upstream.
-    """
-
-    conf_thresh: float = 0.001
-    nms_thresh: float = 0.65
-    upstream_fp16: bool = False
+class VOSConfig(SOTConfig):
+    """Upstream VOS thresholds: the same as SOT's (conf 0.001, NMS 0.65, optional fp16 prior)."""
 
 
 @dataclass
@@ -116,18 +106,13 @@ class VOSTracker(BaseTracker):
         f = self.preprocess(frame)
         xywh = check_boxes_xywh(boxes_xywh, f.size)
         xyxy = np.concatenate([xywh[:, :2], xywh[:, :2] + xywh[:, 2:]], 1)
-        cfg, h, w = self.config, *self.input_size
-        maps = downsample_label_map(box_label_map(torch.from_numpy(xyxy * f.r).float(), h, w))
-        maps = maps.to(self.device).permute(1, 0, 2, 3)  # (1, K, h/8, w/8)
+        cfg = self.config
         masks = filled_box_masks(xywh, f.size)
         from_head = np.zeros(len(xywh), bool)
         with torch.inference_mode():
-            feats = self.features(f)
-            e_ref, e_cur = self.model.interact(feats, feats)
-            priors = [p.transpose(0, 1) for p in
-                      self.model.propagate(e_ref, e_cur, maps, upstream_fp16=cfg.upstream_fp16)]
-            head_out = self.model.detect(feats, priors, "sot")
-            decoded, locations = self.model.decode(head_out)
+            feats = self.features(f)  # the frame is its own reference
+            head_out, decoded, locations = self.detect_targets(feats, feats, self.box_maps(xyxy, f.r),
+                                                               cfg.upstream_fp16)
             mask_feats, up_weights = self.model.segment(feats)
             for k in range(len(xywh)):
                 dets, idx = postprocess(decoded[k], 1, cfg.conf_thresh, cfg.nms_thresh)
@@ -177,12 +162,10 @@ class VOSTracker(BaseTracker):
         with torch.inference_mode():
             ref = _Reference(self.features(f))
             self.model.tokens(ref.feats)
-        h, w = self.input_size
-        boxes = torch.from_numpy(mask_boxes_xyxy(bin_masks) * f.r).float()
-        maps = downsample_label_map(box_label_map(boxes, h, w)).to(self.device)
+        maps = self.box_maps(mask_boxes_xyxy(bin_masks), f.r)[0]  # (K, h/8, w/8)
         for i, obj_id in enumerate(ids):
             ref.object_ids.append(obj_id)
-            ref.maps.append(maps[i])
+            ref.maps.append(maps[i:i + 1])
             self._objects[obj_id] = ref
             self._last_score[obj_id] = 1.0
         self._refs.append(ref)
@@ -209,12 +192,8 @@ class VOSTracker(BaseTracker):
             cur = self.features(f)
             mask_feats, up_weights = self.model.segment(cur)
             for ref in self._refs:
-                e_ref, e_cur = self.model.interact(ref.feats, cur)
                 maps = torch.stack(ref.maps, 1)  # (1, K, h, w)
-                priors = [p.transpose(0, 1) for p in
-                          self.model.propagate(e_ref, e_cur, maps, upstream_fp16=cfg.upstream_fp16)]
-                head_out = self.model.detect(cur, priors, "sot")
-                decoded, locations = self.model.decode(head_out)
+                head_out, decoded, locations = self.detect_targets(ref.feats, cur, maps, cfg.upstream_fp16)
                 for k, obj_id in enumerate(ref.object_ids):
                     dets, idx = postprocess(decoded[k], 1, cfg.conf_thresh, cfg.nms_thresh)
                     if len(dets) == 0:
