@@ -14,8 +14,8 @@ from .models.unicorn import Unicorn
 from .trackers.association.bytetrack import ByteTrackConfig
 from .trackers.association.embedding import EmbeddingMatcherConfig
 from .trackers.base import BaseTracker
-from .trackers.mot import MOTConfig, MOTTracker
-from .trackers.sot import SOTConfig, SOTTracker
+from .trackers.mot import DETECTORS, MOTConfig, MOTTracker
+from .trackers.sot import SOTConfig, SOTTracker, default_config
 from .trackers.vos import VOSConfig, VOSTracker
 
 TASKS = ("sot", "vos", "mot", "mots")
@@ -66,7 +66,9 @@ def Tracker(model: Unicorn, task: str = "sot", *, input_size: tuple[int, int] | 
         model: from :func:`load`.
         task: ``"sot"``, ``"vos"``, ``"mot"`` or ``"mots"``.
         input_size: network input (H, W), multiples of 32; default: the model's.
-        detector: MOT only: your own detections (callable or MOTChallenge det.txt path).
+        detector: MOT only: your own detections (callable or MOTChallenge det.txt path), or the name
+            of a built-in detector (``"auto"``, ``"model"``, ``"nanodet-g"``; same as the
+            ``MOTConfig.detector`` setting).
         **thresholds: any field of :class:`SOTConfig`, :class:`VOSConfig`, :class:`MOTConfig`,
             :class:`ByteTrackConfig` or :class:`EmbeddingMatcherConfig` (e.g. ``nms_thresh=0.6``,
             ``association="embedding"``, ``track_thresh=0.5``, ``classes=(0,)``).
@@ -83,7 +85,9 @@ def Tracker(model: Unicorn, task: str = "sot", *, input_size: tuple[int, int] | 
         if unknown:
             raise UserError(f"unknown {task} setting(s) {sorted(unknown)}; valid: {[f.name for f in fields(cls)]}")
         tracker_cls = SOTTracker if task == "sot" else VOSTracker
-        return tracker_cls(model, cls(**known), input_size)
+        return tracker_cls(model, default_config(model, cls, **known), input_size)
+    if isinstance(detector, str) and detector in DETECTORS and not Path(detector).is_file():
+        thresholds["detector"], detector = detector, None
     mot, rest = _split(thresholds, MOTConfig)
     byte, rest = _split(rest, ByteTrackConfig)
     emb, rest = _split(rest, EmbeddingMatcherConfig)

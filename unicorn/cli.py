@@ -46,6 +46,9 @@ def add_track_parser(sub) -> None:
     p.add_argument("--mask", help="VOS first-frame mask PNG (index or palette image; 0 = background)")
     p.add_argument("--classes", help="MOT/MOTS: comma-separated class names or ids to keep")
     p.add_argument("--detections", help="MOT: use this MOTChallenge det.txt instead of our detector")
+    p.add_argument("--detector", choices=("auto", "model", "nanodet-g"),
+                   help="MOT detections from the model's own head or the bundled NanoDet-g COCO detector "
+                        "(default auto: NanoDet-g for unicorn-lite, the model otherwise; MOTS always uses the model)")
     p.add_argument("--association", choices=("bytetrack", "embedding"), help="MOT/MOTS association")
     p.add_argument("--weights", default="unicorn-lite", help="variant name or checkpoint path")
     p.add_argument("--size", type=_size, help="network input HxW, multiples of 32 (default: the model's)")
@@ -128,6 +131,16 @@ def run_track(args: argparse.Namespace) -> int:
     out = Path(args.out or Path("runs") / "track" / name)
     if out.exists() and any(out.iterdir()) and not args.overwrite:
         raise UserError(f"result folder {out} already exists and is not empty; pass --overwrite or another --out")
+    extra = _settings(args.set)
+    from .trackers.mot import DETECTORS
+
+    kind = args.detector or extra.pop("detector", None) or "auto"
+    if kind not in DETECTORS:
+        raise UserError(f"unknown detector {kind!r}; choose one of {', '.join(DETECTORS)}")
+    if kind != "auto" and args.task not in ("mot", "mots"):
+        raise UserError(f"the detector setting is for --task mot (and mots), not {args.task}")
+    if args.detections and kind not in ("auto", "model"):
+        raise UserError(f"--detections and detector {kind!r} both give detections; choose one")
     source = open_video(args.input)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
@@ -135,14 +148,22 @@ def run_track(args: argparse.Namespace) -> int:
     for w in caught:
         print(f"warning: {w.message}", file=sys.stderr)
     cfg = model.config
-    extra = _settings(args.set)
+    names = cfg.class_names
+    detector = args.detections
     if args.task in ("mot", "mots"):
-        classes = _class_ids(args.classes, cfg.class_names)
+        from .models.build import COCO_CLASSES
+        from .trackers.mot import resolve_detector
+
+        if not args.detections:
+            detector = kind
+            if resolve_detector(kind, model, args.task == "mots") == "nanodet-g":
+                names = COCO_CLASSES  # NanoDet-g's classes, whatever the tracking model's
+        classes = _class_ids(args.classes, names)
         if classes is not None:
             extra["classes"] = classes
         if args.association:
             extra["association"] = args.association
-    tracker = Tracker(model, args.task, input_size=args.size, detector=args.detections, **extra)
+    tracker = Tracker(model, args.task, input_size=args.size, detector=detector, **extra)
     prompts = {}
     if args.task == "sot":
         prompts["boxes"] = args.box
@@ -151,7 +172,7 @@ def run_track(args: argparse.Namespace) -> int:
     if out.exists() and args.overwrite:
         shutil.rmtree(out)
     out.mkdir(parents=True)
-    writers = open_writers(out, formats, source.fps or 25.0, cfg.class_names)
+    writers = open_writers(out, formats, source.fps or 25.0, names)
     total = min(x for x in (args.max_frames, source.frame_count) if x) if (args.max_frames or source.frame_count) \
         else None
     bar = tqdm(total=total, unit="frame", desc=f"{args.task} {name}")

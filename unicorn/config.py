@@ -63,6 +63,8 @@ class ModelConfig:
     pretrained_backbone: bool = False
 
     def __post_init__(self) -> None:
+        if isinstance(self.neck_channels, list):  # YAML / JSON lists; the optional annotation is not coerced
+            object.__setattr__(self, "neck_channels", tuple(self.neck_channels))
         if len(self.class_names) != self.num_classes:
             raise UserError(f"class_names has {len(self.class_names)} names but num_classes is "
                             f"{self.num_classes}; give one name per class")

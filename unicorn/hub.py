@@ -84,6 +84,9 @@ def load_checkpoint_file(path: Path, variant: str | None = None) -> Unicorn:
             else get_variant(variant).config
         model = build_model(replace(cfg, pretrained_backbone=False))
         model.load_state_dict({k: v.to(model.state_dict()[k].dtype) for k, v in state.items()}, strict=True)
+        named = meta.get("unicorn_variant", "")  # a file keeps its variant's defaults only with its architecture
+        same = named in VARIANTS and replace(VARIANTS[named].config, pretrained_backbone=False) == model.config
+        model.variant = variant or (named if same else None)
         return model
     try:
         raw = torch.load(str(path), map_location="cpu", weights_only=True)
@@ -110,13 +113,19 @@ def resolve(name_or_path: str | Path) -> Unicorn:
     path = Path(text).expanduser()
     if path.suffix in (".pth", ".pt", ".ckpt", ".tar", ".safetensors") or path.exists():
         return load_checkpoint_file(path)
+    model = _resolve_variant(text)
+    model.variant = text
+    return model
+
+
+def _resolve_variant(text: str) -> Unicorn:
     variant = get_variant(text)
     if text in BUNDLED:
         if BUNDLED[text].is_file():
             return load_checkpoint_file(BUNDLED[text], text)
         warnings.warn(f"{text}: no trained weights are bundled in this install; the model has ImageNet "
                       "backbone weights and randomly initialised tracking parts, so its output is not "
-                      "meaningful", stacklevel=3)
+                      "meaningful", stacklevel=4)
         return build_model(variant.config)
     cached = cache_dir() / f"{text}.pth"
     if cached.is_file():

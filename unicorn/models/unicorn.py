@@ -55,6 +55,10 @@ class Unicorn(nn.Module):
         embedding: the unified embedding, or None for plain detectors.
         mask_branch: the CondInst mask branch, or None for box-only variants.
         config: the resolved model config (kept for saving; modules never read it).
+
+    Attributes:
+        variant: the variant name when the model was built or loaded by name (``unicorn.load("unicorn-lite")``),
+            None when it came from a file; it picks the variant's default MOT detector.
     """
 
     def __init__(self, backbone: nn.Module, neck: nn.Module, head: UnicornHead,
@@ -67,6 +71,7 @@ class Unicorn(nn.Module):
         self.head = head
         self.mask_branch = mask_branch
         self.config = config
+        self.variant: str | None = None
 
     @property
     def num_classes(self) -> int:

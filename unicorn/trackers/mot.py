@@ -3,23 +3,26 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 
 import numpy as np
 import torch
 
 from ..errors import UserError
+from ..models.build import mot_detector_of
 from ..models.postprocess import box_to_frame, masks_to_frame, postprocess
 from ..models.unicorn import FrameFeatures, Unicorn
 from ..types import FrameResult
 from .association.base import Tracks
 from .association.bytetrack import ByteTrack, ByteTrackConfig
 from .association.embedding import EmbeddingMatcher, EmbeddingMatcherConfig
-from .base import BaseTracker
+from .base import BaseTracker, check_frame
 
 # A detector callable: (frame_bgr, frame_index) -> (boxes_xyxy (N,4), scores (N,), class_ids (N,))
 Detector = Callable[[np.ndarray, int], tuple[np.ndarray, np.ndarray, np.ndarray]]
+# Names of the built-in MOT detectors (MOTConfig.detector).
+DETECTORS = ("auto", "model", "nanodet-g")
 
 
 @dataclass(frozen=True)
@@ -28,16 +31,25 @@ class MOTConfig:
 
     Attributes:
         association: ``"bytetrack"`` (IoU + Kalman, MOT17) or ``"embedding"`` (bi-softmax on ID features).
+        detector: where MOT detections come from when no detector object or file is given:
+            ``"model"`` (the network's own MOT head), ``"nanodet-g"`` (the bundled NanoDet-g COCO
+            detector; ``classes`` are then COCO ids, 0 = person) or ``"auto"`` (the model variant's
+            choice: NanoDet-g for ``unicorn-lite``, the model for every other variant and for models
+            loaded from a file). MOTS always uses the model. NanoDet-g keeps boxes above
+            max(``conf_thresh``, the association's lowest useful score: ``bytetrack.low_thresh`` or
+            ``min_score``), i.e. 0.1 by default, and uses ``nms_thresh``.
         conf_thresh: detection score threshold before NMS (0.01).
         nms_thresh: NMS IoU (0.7 for MOT17/MOTS; 0.65 in the BDD100K pipeline).
         min_score: detections at or below this score are dropped before embedding matching (0.1).
         classes: class ids to track (None = all classes of the model).
         mask_thresh: probability above which a pixel belongs to a mask (MOTS; 0.3).
-        bytetrack: ByteTrack thresholds.
+        bytetrack: ByteTrack thresholds (with the NanoDet-g detector, untouched defaults become
+            ``ByteTrackConfig.nanodet()``).
         embedding: embedding-matcher thresholds.
     """
 
     association: str = "bytetrack"
+    detector: str = "auto"
     conf_thresh: float = 0.01
     nms_thresh: float = 0.7
     min_score: float = 0.1
@@ -49,6 +61,18 @@ class MOTConfig:
     def __post_init__(self) -> None:
         if self.association not in ("bytetrack", "embedding"):
             raise UserError(f"association must be 'bytetrack' or 'embedding', got {self.association!r}")
+        if self.detector not in DETECTORS:
+            raise UserError(f"detector must be one of {', '.join(DETECTORS)}; got {self.detector!r}")
+
+
+def resolve_detector(name: str, model: Unicorn, segment: bool = False) -> str:
+    """``"model"`` or ``"nanodet-g"`` for a :attr:`MOTConfig.detector` value (``"auto"``: the variant's choice).
+
+    MOTS needs the model's own detections, so ``"auto"`` means ``"model"`` there.
+    """
+    if name == "auto":
+        return "model" if segment else mot_detector_of(model)
+    return name
 
 
 def remove_overlaps(masks: np.ndarray, track_ids: np.ndarray) -> np.ndarray:
@@ -95,7 +119,14 @@ class MOTTracker(BaseTracker):
         config: detection and association settings.
         input_size: network input (H, W).
         segment: also output masks (MOTS).
-        detector: bring your own detections: a callable or a MOTChallenge det.txt path.
+        detector: bring your own detections: a callable or a MOTChallenge det.txt path. Without one,
+            ``config.detector`` chooses between the model's MOT head and the bundled NanoDet-g.
+
+    With ByteTrack association and a detector other than the model, the Unicorn network is not run
+    at all (its features only serve embedding association and masks).
+
+    Attributes:
+        detector_name: ``"model"``, ``"nanodet-g"`` or ``"own"`` (a given callable or det.txt).
     """
 
     task = "mot"
@@ -103,21 +134,34 @@ class MOTTracker(BaseTracker):
     def __init__(self, model: Unicorn, config: MOTConfig | None = None, input_size: tuple[int, int] | None = None,
                  segment: bool = False, detector: Detector | str | Path | None = None) -> None:
         super().__init__(model, input_size)
-        self.config = config or MOTConfig()
+        self.config = cfg = config or MOTConfig()
         self.segment = segment
+        kind = "own" if detector is not None else resolve_detector(cfg.detector, model, segment)
+        if kind == "nanodet-g" and cfg.bytetrack == ByteTrackConfig.mot17():  # untouched defaults
+            self.config = cfg = replace(cfg, bytetrack=ByteTrackConfig.nanodet())
         if segment:
             self.task = "mots"
             if not model.has_masks:
                 raise UserError("MOTS needs a model with a mask head (a *_mask variant or unicorn-lite)")
-            if detector is not None:
+            if kind == "own":
                 raise UserError("MOTS needs the model's own detections (their masks); drop --detections")
-        if self.config.association == "embedding" and model.embedding is None:
+            if kind != "model":
+                raise UserError(f"MOTS needs the model's own detections (their masks); detector {kind!r} has no "
+                                "masks, use detector 'model' (or 'auto')")
+        if cfg.association == "embedding" and model.embedding is None:
             raise UserError("the embedding matcher needs a tracking model; this is a plain detector")
         if isinstance(detector, str | Path):
             table = load_mot_detections(detector)
             self.detector: Detector | None = lambda frame, i: _rows(table.get(i + 1))
+        elif kind == "nanodet-g":
+            from ..detectors.nanodet import NanoDetDetector
+
+            low = cfg.bytetrack.low_thresh if cfg.association == "bytetrack" else cfg.min_score
+            self.detector = NanoDetDetector(score_thresh=max(cfg.conf_thresh, low), nms_thresh=cfg.nms_thresh,
+                                            classes=cfg.classes, device=self.device)
         else:
             self.detector = detector
+        self.detector_name = kind
         self.reset()
 
     def reset(self) -> None:
@@ -133,12 +177,16 @@ class MOTTracker(BaseTracker):
 
     def step(self, frame: np.ndarray) -> FrameResult:
         """Detect, associate (and segment) one frame."""
-        f = self.preprocess(frame)
+        frame = check_frame(frame)
+        size = frame.shape[:2]
         cfg = self.config
         self.frame_index += 1
+        # the network's features serve its own detections, embedding association and masks; nothing else
+        needs_network = self.detector is None or cfg.association == "embedding" or self.segment
         with torch.inference_mode():
-            cur = self.features(f)
-            head_out = idx = locations = None
+            f = self.preprocess(frame) if needs_network else None
+            cur = self.features(f) if f is not None else None
+            head_out = idx = locations = boxes_in = None
             if self.detector is None:
                 head_out = self.model.detect(cur, None, "mot")
                 decoded, locations = self.model.decode(head_out)
@@ -148,8 +196,9 @@ class MOTTracker(BaseTracker):
                 classes = dets[:, 6].long().cpu().numpy()
                 boxes = box_to_frame(boxes_in, f.r, self.input_size).astype(np.float32).reshape(-1, 4)
             else:
-                boxes, scores, classes = _check_own(self.detector(frame, self.frame_index), f.size)
-                boxes_in = torch.from_numpy(boxes * f.r).to(self.device)
+                boxes, scores, classes = _check_own(self.detector(frame, self.frame_index), size)
+                if f is not None:
+                    boxes_in = torch.from_numpy(boxes * f.r).to(self.device)
             keep = np.ones(len(scores), bool)
             if cfg.classes is not None:
                 keep &= np.isin(classes, cfg.classes)
@@ -179,7 +228,7 @@ class MOTTracker(BaseTracker):
                     keep = masks.reshape(len(masks), -1).any(1)  # a track that lost every pixel is not reported
                     masks = masks[keep]
                     tracks = Tracks(*(getattr(tracks, f.name)[keep] for f in fields(Tracks)))
-        return FrameResult(self.frame_index, f.size, tracks.track_ids, tracks.boxes_xyxy, tracks.scores,
+        return FrameResult(self.frame_index, size, tracks.track_ids, tracks.boxes_xyxy, tracks.scores,
                            tracks.class_ids, masks)
 
 
