@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 from torch import nn
 
@@ -40,6 +40,10 @@ class Variant:
         description: one line for listings.
         weights: where released weights live (URL or "bundled"), or "" when none are released.
         upstream_keys: file name in the fixture's ``keys/`` folder with the upstream layout, if known.
+        mot_detector: what ``MOTConfig(detector="auto")`` uses for MOT with this variant: ``"model"``
+            (the network's own MOT head) or ``"nanodet-g"`` (the bundled NanoDet-g COCO detector).
+        sot_defaults: SOT/VOS settings (fields of ``SOTConfig``) that differ from upstream's for this
+            variant; an explicit setting or config always wins.
     """
 
     name: str
@@ -47,9 +51,15 @@ class Variant:
     description: str
     weights: str = ""
     upstream_keys: str = ""
+    mot_detector: str = "model"
+    sot_defaults: dict = field(default_factory=dict)
 
 
 _TINY = ModelConfig()
+# unicorn-lite re-ranks SOT/VOS candidates with a motion prior (see SOTConfig): measured on DAVIS and
+# MOT17 (docs/unicorn-lite/README.md), a small network trained on generated videos confuses look-alikes
+# far from the target more often than the full model does.
+LITE_SOT_DEFAULTS = {"motion_sigma": 1.0, "scale_penalty": 0.5}
 _R50 = replace(_TINY, backbone="resnet50")
 _LARGE = replace(_TINY, backbone="convnext_large")
 _HF = "https://huggingface.co/NimaBoscarino/{}"
@@ -99,7 +109,8 @@ def _variants() -> dict[str, Variant]:
             num_classes=80, class_names=COCO_CLASSES,
             head_width=96, head_blocks=1, head_convs=2, interaction_dim=128, ffn_dim=512, embed_dim=64,
             mask_branch_channels=64, input_size=(320, 512), pretrained_backbone=True),
-            "EfficientNet-Lite0, CPU-sized, 320x512 (the offline default)", "bundled"),
+            "EfficientNet-Lite0, CPU-sized, 320x512 (the offline default)", "bundled",
+            mot_detector="nanodet-g", sot_defaults=LITE_SOT_DEFAULTS),
     ]
     return {v.name: v for v in items}
 
@@ -112,6 +123,18 @@ def get_variant(name: str) -> Variant:
     if name not in VARIANTS:
         raise UserError(f"unknown model variant {name!r}; known variants: {', '.join(VARIANTS)}")
     return VARIANTS[name]
+
+
+def sot_defaults_of(model: Unicorn) -> dict:
+    """SOT/VOS settings that ``model``'s variant changes from upstream's (empty without a known variant)."""
+    variant = VARIANTS.get(getattr(model, "variant", None) or "")
+    return dict(variant.sot_defaults) if variant is not None else {}
+
+
+def mot_detector_of(model: Unicorn) -> str:
+    """The default MOT detector of ``model``'s variant; ``"model"`` for models without a known variant."""
+    variant = VARIANTS.get(getattr(model, "variant", None) or "")
+    return variant.mot_detector if variant is not None else "model"
 
 
 def build_backbone(cfg: ModelConfig) -> nn.Module:
@@ -132,8 +155,9 @@ def build_backbone(cfg: ModelConfig) -> nn.Module:
 
 def build_model(cfg: ModelConfig | str) -> Unicorn:
     """Build a model from a config or a variant name (random weights except a pretrained backbone)."""
-    if isinstance(cfg, str):
-        cfg = get_variant(cfg).config
+    name = cfg if isinstance(cfg, str) else None
+    if name is not None:
+        cfg = get_variant(name).config
     backbone = build_backbone(cfg)
     c4_channels = backbone.out_channels[1]
     neck = PAFPN(tuple(backbone.out_channels), depth=cfg.neck_depth, norm=cfg.norm, channels=cfg.neck_channels)
@@ -146,4 +170,6 @@ def build_model(cfg: ModelConfig | str) -> Unicorn:
         embedding = UnifiedEmbedding(c4_channels, dim=cfg.interaction_dim, embed_dim=cfg.embed_dim,
                                      ffn_dim=cfg.ffn_dim)
     mask_branch = MaskBranch(channels, cfg.mask_branch_channels, norm=cfg.norm) if cfg.with_masks else None
-    return Unicorn(backbone, neck, head, embedding, mask_branch, config=cfg)
+    model = Unicorn(backbone, neck, head, embedding, mask_branch, config=cfg)
+    model.variant = name
+    return model

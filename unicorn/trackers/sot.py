@@ -20,17 +20,63 @@ from .base import BaseTracker, check_boxes_xywh, check_frame
 
 @dataclass(frozen=True)
 class SOTConfig:
-    """Upstream SOT thresholds.
+    """SOT thresholds (upstream's, plus an optional motion prior that upstream does not have).
 
     Attributes:
         conf_thresh: minimum obj * cls score kept before NMS (0.001: high recall).
         nms_thresh: NMS IoU (0.65).
         upstream_fp16: propagate the prior with upstream's float16 rounding instead of float32.
+        motion_sigma: 0 (upstream: the top-scoring box wins). Otherwise candidates are re-ranked by
+            ``score * exp(-d^2 / (2 motion_sigma^2))``, with d the centre distance to the previous box
+            in units of its size (sqrt(w h)).
+        scale_penalty: with ``motion_sigma`` > 0, also multiply by ``exp(-scale_penalty * (c - 1))``, with
+            c >= 1 the product of the size and aspect-ratio changes against the previous box.
+        min_score: keep the previous box when the best (re-ranked) score is below this (0: never).
     """
 
     conf_thresh: float = 0.001
     nms_thresh: float = 0.65
     upstream_fp16: bool = False
+    motion_sigma: float = 0.0
+    scale_penalty: float = 0.0
+    min_score: float = 0.0
+
+    def __post_init__(self) -> None:
+        if self.motion_sigma < 0 or self.scale_penalty < 0 or not 0 <= self.min_score <= 1:
+            raise UserError("motion_sigma and scale_penalty must be >= 0 and min_score within [0, 1]")
+
+
+def choose_candidate(boxes: np.ndarray, scores: np.ndarray, previous: np.ndarray | None,
+                     config: SOTConfig) -> int | None:
+    """Index of the box that continues a target, or None to keep its previous box.
+
+    Args:
+        boxes: (N, 4) candidate xyxy boxes in frame pixels, best score first.
+        scores: (N,) their scores.
+        previous: the target's previous xyxy box (None: no motion prior).
+        config: ``motion_sigma``, ``scale_penalty``, ``min_score``.
+    """
+    if len(boxes) == 0:
+        return None
+    ranked = np.asarray(scores, np.float64)
+    if config.motion_sigma > 0 and previous is not None:
+        pw, ph = max(previous[2] - previous[0], 1e-3), max(previous[3] - previous[1], 1e-3)
+        w, h = np.maximum(boxes[:, 2] - boxes[:, 0], 1e-3), np.maximum(boxes[:, 3] - boxes[:, 1], 1e-3)
+        d = np.hypot((boxes[:, 0] + boxes[:, 2] - previous[0] - previous[2]) / 2,
+                     (boxes[:, 1] + boxes[:, 3] - previous[1] - previous[3]) / 2) / np.sqrt(pw * ph)
+        size = np.sqrt(w * h / (pw * ph))
+        aspect = (w / h) / (pw / ph)
+        change = np.maximum(size, 1 / size) * np.maximum(aspect, 1 / aspect)
+        ranked = ranked * np.exp(-0.5 * (d / config.motion_sigma) ** 2) * np.exp(-config.scale_penalty * (change - 1))
+    best = int(np.argmax(ranked))
+    return best if ranked[best] >= config.min_score else None
+
+
+def default_config(model: Unicorn, cls: type[SOTConfig], **overrides) -> SOTConfig:
+    """``cls`` with the model variant's tracker defaults (see ``Variant.sot_defaults``) and ``overrides``."""
+    from ..models.build import sot_defaults_of
+
+    return cls(**{**sot_defaults_of(model), **overrides})
 
 
 @dataclass
@@ -56,7 +102,7 @@ class SOTTracker(BaseTracker):
     def __init__(self, model: Unicorn, config: SOTConfig | None = None,
                  input_size: tuple[int, int] | None = None) -> None:
         super().__init__(model, input_size)
-        self.config = config or SOTConfig()
+        self.config = config or default_config(model, SOTConfig)
         self.reset()
 
     def reset(self) -> None:
@@ -137,9 +183,12 @@ class SOTTracker(BaseTracker):
                 _, decoded, _ = self.detect_targets(ref.feats, cur, ref.maps, cfg.upstream_fp16)
                 for k, target in enumerate(ref.ids):
                     dets, _ = postprocess(decoded[k], 1, cfg.conf_thresh, cfg.nms_thresh)
-                    if len(dets):  # top-1; otherwise keep the previous box
-                        self._boxes[target] = box_to_frame(dets[0, :4], f.r, self.input_size)
-                        self._scores[target] = float(dets[0, 4] * dets[0, 5])
+                    boxes = box_to_frame(dets[:, :4], f.r, self.input_size).reshape(-1, 4)
+                    scores = (dets[:, 4] * dets[:, 5]).cpu().numpy()
+                    best = choose_candidate(boxes, scores, self._boxes[target], cfg)
+                    if best is not None:  # upstream: top-1; otherwise keep the previous box
+                        self._boxes[target] = boxes[best]
+                        self._scores[target] = float(scores[best])
         self.frame_index += 1
         return self._result(f.size)
 

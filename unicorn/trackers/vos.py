@@ -12,16 +12,17 @@ import numpy as np
 import torch
 
 from ..errors import UserError
-from ..models.postprocess import masks_to_frame, postprocess
+from ..models.postprocess import box_to_frame, masks_to_frame, postprocess
 from ..models.unicorn import FrameFeatures, Unicorn
 from ..types import FrameResult
 from .base import BaseTracker, check_boxes_xywh, check_frame, check_masks, filled_box_masks, mask_boxes_xyxy
-from .sot import SOTConfig
+from .sot import SOTConfig, choose_candidate, default_config
 
 
 @dataclass(frozen=True)
 class VOSConfig(SOTConfig):
-    """Upstream VOS thresholds: the same as SOT's (conf 0.001, NMS 0.65, optional fp16 prior)."""
+    """VOS thresholds: the same as SOT's (upstream conf 0.001, NMS 0.65, optional fp16 prior; optional
+    motion prior on the box whose mask is taken)."""
 
 
 @dataclass
@@ -60,7 +61,7 @@ class VOSTracker(BaseTracker):
         if not model.has_masks:
             raise UserError("VOS needs a model with a mask head (a *_mask variant or unicorn-lite)")
         super().__init__(model, input_size)
-        self.config = config or VOSConfig()
+        self.config = config or default_config(model, VOSConfig)
         self.reset()
 
     def reset(self) -> None:
@@ -68,6 +69,7 @@ class VOSTracker(BaseTracker):
         self._refs: list[_Reference] = []
         self._objects: dict[int, _Reference] = {}
         self._last_score: dict[int, float] = {}
+        self._last_box: dict[int, np.ndarray] = {}  # xyxy of the last non-empty mask, for the motion prior
 
     @property
     def object_ids(self) -> list[int]:
@@ -196,12 +198,16 @@ class VOSTracker(BaseTracker):
                 head_out, decoded, locations = self.detect_targets(ref.feats, cur, maps, cfg.upstream_fp16)
                 for k, obj_id in enumerate(ref.object_ids):
                     dets, idx = postprocess(decoded[k], 1, cfg.conf_thresh, cfg.nms_thresh)
-                    if len(dets) == 0:
+                    boxes = box_to_frame(dets[:, :4], f.r, self.input_size).reshape(-1, 4)
+                    scores = (dets[:, 4] * dets[:, 5]).cpu().numpy()
+                    best = choose_candidate(boxes, scores, self._last_box.get(obj_id), cfg)
+                    if best is None:
                         self._last_score[obj_id] = 0.0
                         continue
-                    m = self.model.instance_masks(head_out, mask_feats, up_weights, idx[:1], locations, batch_idx=k)
+                    m = self.model.instance_masks(head_out, mask_feats, up_weights, idx[best:best + 1], locations,
+                                                  batch_idx=k)
                     probs[obj_ids.index(obj_id)] = masks_to_frame(m, f.r, f.size)[0].float().cpu().numpy()
-                    self._last_score[obj_id] = float(dets[0, 4] * dets[0, 5])
+                    self._last_score[obj_id] = float(scores[best])
         self.frame_index += 1
         return self._result(obj_ids, probs, f.size)
 
@@ -211,6 +217,9 @@ class VOSTracker(BaseTracker):
         labels = soft_aggregate(probs)
         masks = np.stack([labels == i + 1 for i in range(len(obj_ids))])
         boxes = mask_boxes_xyxy(masks).astype(np.float32)
+        for obj_id, box, mask in zip(obj_ids, boxes, masks):
+            if mask.any():  # the motion prior starts from the last non-empty mask
+                self._last_box[obj_id] = box
         scores = np.array([self._last_score[i] for i in obj_ids], np.float32)
         return FrameResult(self.frame_index, size, np.array(obj_ids, np.int64), boxes, scores,
                            np.zeros(len(obj_ids), np.int64), masks)
