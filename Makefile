@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test test-slow lint benchmark clean
+.PHONY: install demo test test-slow lint benchmark train-lite model-card clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -28,6 +28,16 @@ test-slow: $(STAMP)
 
 benchmark: $(STAMP)
 	$(PY) tools/benchmark.py
+
+# Train the bundled default from scratch on this CPU (about two hours on 2 cores), then package it.
+train-lite: $(STAMP)
+	$(PY) tools/fetch_imagery.py --out datasets/imagery
+	$(PY) tools/train.py configs/lite/box.yaml
+	$(PY) tools/train.py configs/lite/mask.yaml
+	$(PY) tools/bundle_lite.py runs/lite/lite_box runs/lite/lite_mask --overwrite
+
+model-card: $(STAMP)
+	$(PY) tools/model_card.py --out docs/unicorn-lite
 
 clean:
 	rm -rf $(VENV) runs .pytest_cache

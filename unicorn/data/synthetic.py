@@ -19,7 +19,13 @@ import numpy as np
 
 from unicorn.data.pairs import PairDataset
 from unicorn.data.skips import SkipCounter
-from unicorn.data.synthetic_appearance import AppearanceSource, Cutout, ProceduralAppearance, pattern_texture
+from unicorn.data.synthetic_appearance import (
+    AppearanceSource,
+    Cutout,
+    ImageAppearance,
+    ProceduralAppearance,
+    pattern_texture,
+)
 from unicorn.data.train_sets.base import FrameLabels, TrainSet, Video
 from unicorn.data.transforms import PairTransform
 
@@ -329,6 +335,9 @@ class SyntheticTrainSet(TrainSet):
         seed: base seed.
         max_gap: default frame gap of MOT pairs (None: any two frames).
         cache_size: generated sequences kept in memory.
+        backgrounds: a folder of background images (real imagery, see ``ImageAppearance``).
+        cutouts: a folder of RGBA object cut-outs.
+        real_fraction: share of backgrounds / objects drawn from those folders (the rest procedural).
         **sequence_kwargs: arguments of ``make_sequence`` (num_frames, size_hw, num_objects, ...).
     """
 
@@ -336,7 +345,14 @@ class SyntheticTrainSet(TrainSet):
     has_masks = True
 
     def __init__(self, num_sequences: int, seed: int = 0, max_gap: int | None = None, cache_size: int = 8,
+                 backgrounds: str | None = None, cutouts: str | None = None, real_fraction: float = 1.0,
                  **sequence_kwargs) -> None:
+        if backgrounds is not None or cutouts is not None:
+            sequence_kwargs["appearance"] = ImageAppearance(backgrounds, cutouts,
+                                                            sequence_kwargs.get("num_classes", 3), real_fraction)
+        for key in ("size_range", "speed_range"):  # YAML gives lists
+            if key in sequence_kwargs:
+                sequence_kwargs[key] = tuple(sequence_kwargs[key])
         self.root = "<generated>"
         self.skips = SkipCounter(self.name)
         self.num_sequences, self.seed, self.default_max_gap = int(num_sequences), int(seed), max_gap

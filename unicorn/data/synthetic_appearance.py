@@ -213,10 +213,15 @@ class ImageAppearance(ProceduralAppearance):
         backgrounds: a folder of images (any size; a random crop is resized to the frame).
         cutouts: a folder of RGBA PNGs, or a list of ``Cutout`` (e.g. from ``render_font_cutouts``).
         num_classes: number of object classes the cut-outs are spread over.
+        real_fraction: probability that a background or an object uses the real imagery rather than a
+            procedural look (1: always real).
     """
 
     def __init__(self, backgrounds: str | Path | None = None, cutouts: str | Path | list[Cutout] | None = None,
-                 num_classes: int = 1) -> None:
+                 num_classes: int = 1, real_fraction: float = 1.0) -> None:
+        if not 0.0 <= real_fraction <= 1.0:
+            raise UserError(f"real_fraction must be within [0, 1], got {real_fraction}")
+        self.real_fraction = float(real_fraction)
         self.background_paths: list[Path] = []
         if backgrounds is not None:
             folder = Path(backgrounds)
@@ -228,9 +233,12 @@ class ImageAppearance(ProceduralAppearance):
         self.cutouts = load_rgba_cutouts(cutouts) if isinstance(cutouts, (str, Path)) else list(cutouts or [])
         self.num_classes = max(1, num_classes)
 
+    def _use_real(self, rng: np.random.Generator) -> bool:
+        return self.real_fraction >= 1.0 or rng.random() < self.real_fraction
+
     def background(self, rng: np.random.Generator, size_hw: tuple[int, int]) -> np.ndarray:
         """A random crop (at least half of each side) of a random background image, resized to size_hw."""
-        for _ in range(5):
+        for _ in range(5 if self._use_real(rng) else 0):
             if not self.background_paths:
                 break
             img = cv2.imread(str(self.background_paths[int(rng.integers(len(self.background_paths)))]))
@@ -245,7 +253,7 @@ class ImageAppearance(ProceduralAppearance):
     def cutout(self, rng: np.random.Generator, class_id: int, size: int) -> Cutout:
         """A random cut-out of the class, scaled so its longer side is ``size``."""
         choices = [c for i, c in enumerate(self.cutouts) if i % self.num_classes == class_id % self.num_classes]
-        if not choices:
+        if not choices or not self._use_real(rng):
             return super().cutout(rng, class_id, size)
         cut = choices[int(rng.integers(len(choices)))]
         r = size / max(cut.alpha.shape)
