@@ -33,8 +33,9 @@ benchmark: $(STAMP)
 train-lite: $(STAMP)
 	$(PY) tools/fetch_imagery.py --out datasets/imagery
 	$(PY) tools/train.py configs/lite/box.yaml
+	$(PY) tools/train.py configs/lite/box_patches.yaml
 	$(PY) tools/train.py configs/lite/mask.yaml
-	$(PY) tools/bundle_lite.py runs/lite/lite_box runs/lite/lite_mask --overwrite
+	$(PY) tools/bundle_lite.py runs/lite/lite_box runs/lite/lite_box_patches runs/lite/lite_mask --overwrite
 
 model-card: $(STAMP)
 	$(PY) tools/model_card.py --out docs/unicorn-lite

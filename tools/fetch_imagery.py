@@ -7,7 +7,8 @@ longer side is at most 1280 pixels. Objects: the glyphs of Debian's Noto Color E
 
     python tools/fetch_imagery.py --out datasets/imagery
 
-writes ``datasets/imagery/backgrounds/<package>/*.jpg``, ``datasets/imagery/cutouts/*.png`` and
+writes ``datasets/imagery/backgrounds/<package>/*.jpg``, ``datasets/imagery/cutouts/*.png`` (emoji),
+``datasets/imagery/patches/*.png`` (blob-shaped pieces of the photographs, with soft alpha) and
 ``datasets/imagery/SOURCES.txt`` (each package's version and licence lines).
 """
 
@@ -22,6 +23,7 @@ import tempfile
 from pathlib import Path
 
 import cv2
+import numpy as np
 from tqdm import tqdm
 
 from unicorn.data.synthetic_appearance import render_font_cutouts
@@ -88,6 +90,31 @@ def fetch_backgrounds(out: Path, packages: tuple[str, ...]) -> list[str]:
     return sources
 
 
+def make_patch_cutouts(backgrounds: Path, out: Path, count: int = 800, seed: int = 0) -> int:
+    """Objects cut from the photographs: a random crop (40-200 px) under a random soft blob-shaped alpha.
+
+    They teach appearance matching on real textures (the emoji are flat and cartoon-like).
+    """
+    rng = np.random.default_rng(seed)
+    paths = sorted(backgrounds.rglob("*.jpg"))
+    if not paths:
+        return 0
+    out.mkdir(parents=True, exist_ok=True)
+    for i in tqdm(range(count), desc="photo patches"):
+        img = cv2.imread(str(paths[int(rng.integers(len(paths)))]))
+        h, w = int(rng.integers(40, 200)), int(rng.integers(40, 200))
+        y, x = int(rng.integers(0, img.shape[0] - h)), int(rng.integers(0, img.shape[1] - w))
+        noise = cv2.resize(rng.random((4, 4)).astype(np.float32), (w, h), interpolation=cv2.INTER_CUBIC)
+        yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+        ellipse = ((yy - h / 2) / (h / 2)) ** 2 + ((xx - w / 2) / (w / 2)) ** 2
+        field = 1.0 - ellipse + 0.6 * (noise - 0.5)  # a wobbly ellipse
+        alpha = np.clip((field - 0.15) * 8, 0, 1)
+        alpha = cv2.GaussianBlur(alpha, (0, 0), 1.0)
+        cv2.imwrite(str(out / f"patch{i:04d}.png"), cv2.merge([*cv2.split(img[y:y + h, x:x + w]),
+                                                              (alpha * 255).astype(np.uint8)]))
+    return count
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=Path("datasets/imagery"))
@@ -103,6 +130,8 @@ def main() -> None:
         for cut in render_font_cutouts(args.font, [ch]):  # nothing for a code point the font lacks
             cv2.imwrite(str(cut_dir / f"{ord(ch):x}.png"), cv2.merge([*cv2.split(cut.image), cut.alpha]))
     sources.append(f"{args.font}: {len(list(cut_dir.glob('*.png')))} glyphs; licence: SIL OFL 1.1")
+    n = make_patch_cutouts(bg_dir, args.out / "patches")
+    sources.append(f"patches/: {n} blob-shaped cut-outs of the background photographs above")
     (args.out / "SOURCES.txt").write_text("\n".join(sources) + "\n")
     print("\n".join(sources))
     print(f"backgrounds: {len(list(bg_dir.rglob('*.jpg')))} images in {bg_dir}; cut-outs in {cut_dir}")

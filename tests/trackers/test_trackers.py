@@ -112,3 +112,20 @@ def test_vos_box_initialisation(model):
     assert first.masks[0].sum() == 30 * 40 and first.masks[1].sum() == 20 * 10
     with pytest.raises(unicorn.UserError, match="either masks= or boxes="):
         vos.init(fs[0])
+
+
+def test_choose_candidate_motion_prior_hand_worked():
+    from unicorn.trackers.sot import SOTConfig, choose_candidate
+
+    prev = np.array([0, 0, 10, 10], float)  # size sqrt(10 * 10) = 10
+    far = [100, 0, 110, 10]  # d = 100 / 10 = 10 -> exp(-50): gone
+    near = [2, 0, 12, 10]  # d = 0.2 -> 0.3 * exp(-0.02) = 0.2941
+    big = [0, 0, 20, 20]  # d = 0.7071 -> exp(-0.25) = 0.7788; size x2 -> change 2
+    boxes, scores = np.array([far, near, big], float), np.array([0.9, 0.3, 0.5])
+    assert choose_candidate(boxes, scores, prev, SOTConfig()) == 0  # upstream: top score
+    # scale_penalty 0: big = 0.5 * 0.7788 = 0.389 > near 0.294
+    assert choose_candidate(boxes, scores, prev, SOTConfig(motion_sigma=1.0)) == 2
+    # scale_penalty 0.5: big = 0.389 * exp(-0.5) = 0.236 < near 0.294
+    assert choose_candidate(boxes, scores, prev, SOTConfig(motion_sigma=1.0, scale_penalty=0.5)) == 1
+    assert choose_candidate(boxes, scores, prev, SOTConfig(motion_sigma=1.0, scale_penalty=0.5, min_score=0.3)) is None
+    assert choose_candidate(boxes[:0], scores[:0], prev, SOTConfig()) is None

@@ -18,11 +18,14 @@ from ..types import FrameResult
 from .base import BaseTracker, check_boxes_xywh, check_frame, check_masks, filled_box_masks, mask_boxes_xyxy
 from .sot import SOTConfig, choose_candidate, default_config
 
+HELD_PROB = 0.9  # probability given to a held mask in the soft aggregation
+
 
 @dataclass(frozen=True)
 class VOSConfig(SOTConfig):
     """VOS thresholds: the same as SOT's (upstream conf 0.001, NMS 0.65, optional fp16 prior; optional
-    motion prior on the box whose mask is taken)."""
+    motion prior on the box whose mask is taken; with ``min_score`` > 0 an object whose best score is
+    below it keeps its last mask)."""
 
 
 @dataclass
@@ -70,6 +73,7 @@ class VOSTracker(BaseTracker):
         self._objects: dict[int, _Reference] = {}
         self._last_score: dict[int, float] = {}
         self._last_box: dict[int, np.ndarray] = {}  # xyxy of the last non-empty mask, for the motion prior
+        self._last_mask: dict[int, np.ndarray] = {}  # the last non-empty mask, held when the score gate rejects
 
     @property
     def object_ids(self) -> list[int]:
@@ -203,6 +207,8 @@ class VOSTracker(BaseTracker):
                     best = choose_candidate(boxes, scores, self._last_box.get(obj_id), cfg)
                     if best is None:
                         self._last_score[obj_id] = 0.0
+                        if cfg.min_score > 0 and obj_id in self._last_mask:  # gated: hold the last mask
+                            probs[obj_ids.index(obj_id)] = np.where(self._last_mask[obj_id], HELD_PROB, 0.0)
                         continue
                     m = self.model.instance_masks(head_out, mask_feats, up_weights, idx[best:best + 1], locations,
                                                   batch_idx=k)
@@ -220,6 +226,7 @@ class VOSTracker(BaseTracker):
         for obj_id, box, mask in zip(obj_ids, boxes, masks):
             if mask.any():  # the motion prior starts from the last non-empty mask
                 self._last_box[obj_id] = box
+                self._last_mask[obj_id] = mask
         scores = np.array([self._last_score[i] for i in obj_ids], np.float32)
         return FrameResult(self.frame_index, size, np.array(obj_ids, np.int64), boxes, scores,
                            np.zeros(len(obj_ids), np.int64), masks)
