@@ -129,3 +129,20 @@ def test_choose_candidate_motion_prior_hand_worked():
     assert choose_candidate(boxes, scores, prev, SOTConfig(motion_sigma=1.0, scale_penalty=0.5)) == 1
     assert choose_candidate(boxes, scores, prev, SOTConfig(motion_sigma=1.0, scale_penalty=0.5, min_score=0.3)) is None
     assert choose_candidate(boxes[:0], scores[:0], prev, SOTConfig()) is None
+
+
+def test_max_target_size_shrinks_the_video_hand_worked():
+    from unicorn.models.build import build_model
+    from unicorn.trackers.sot import SOTConfig, SOTTracker
+
+    model = build_model("unicorn-lite").eval()
+    tracker = SOTTracker(model, SOTConfig(max_target_size=0.5), input_size=(320, 512))
+    frame = np.zeros((480, 854, 3), np.uint8)
+    tracker.init(frame, boxes=[(100, 50, 400, 300)])
+    # r = min(320 / 480, 512 / 854) = 0.59953; longer side 400 -> 239.8 px = 0.7494 of 320 -> scale 0.5 / 0.7494
+    assert tracker.frame_scale == pytest.approx(0.5 / (400 * 512 / 854 / 320), rel=1e-6)
+    f = tracker.preprocess(frame)
+    assert f.r == pytest.approx(512 / 854 * tracker.frame_scale, rel=1e-6)
+    assert (f.image[0, :, int(480 * f.r) + 1:, :] == 114).all()  # the shrunk frame leaves padding below
+    tracker.init(frame, boxes=[(100, 50, 100, 80)])  # small target: frames fill the input again
+    assert tracker.frame_scale == 1.0

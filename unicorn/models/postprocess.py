@@ -11,19 +11,20 @@ import torchvision
 PAD_VALUE = 114
 
 
-def letterbox(image_bgr: np.ndarray, size_hw: tuple[int, int]) -> tuple[np.ndarray, float]:
+def letterbox(image_bgr: np.ndarray, size_hw: tuple[int, int], scale: float = 1.0) -> tuple[np.ndarray, float]:
     """Resize keeping the aspect ratio, paste top-left on a canvas filled with 114.
 
     Args:
         image_bgr: (H0, W0, 3) uint8 BGR frame.
         size_hw: (H, W) network input size.
+        scale: shrink the frame further by this factor (<= 1; 1 = fill the input as upstream).
 
     Returns:
         (3, H, W) float32 CHW array with values 0..255 (no normalisation), and the scale r.
     """
     h_in, w_in = size_hw
     h0, w0 = image_bgr.shape[:2]
-    r = min(h_in / h0, w_in / w0)
+    r = min(h_in / h0, w_in / w0) * scale
     resized = cv2.resize(image_bgr, (int(w0 * r), int(h0 * r)), interpolation=cv2.INTER_LINEAR)
     canvas = np.full((h_in, w_in, 3), PAD_VALUE, dtype=np.uint8)
     canvas[: resized.shape[0], : resized.shape[1]] = resized

@@ -142,7 +142,7 @@ class BaseTracker:
     def preprocess(self, frame: np.ndarray) -> Frame:
         """Letterbox a BGR frame for the network."""
         frame = check_frame(frame)
-        image, r = letterbox(frame, self.input_size)
+        image, r = letterbox(frame, self.input_size, self.frame_scale)
         tensor = torch.from_numpy(image)[None].to(self.device).contiguous(memory_format=torch.channels_last)
         return Frame(tensor, r, frame.shape[:2])
 
@@ -176,6 +176,20 @@ class BaseTracker:
     def reset(self) -> None:
         """Forget the video: the next call must be ``init``."""
         self.frame_index = -1
+        self.frame_scale = 1.0  # frames fill the input; < 1 shrinks them (SOTConfig.max_target_size)
+
+    def fit_targets(self, boxes_xyxy: np.ndarray, frame_hw: tuple[int, int], max_target_size: float) -> None:
+        """Choose the video's frame scale so that the largest prompted target's longer side is at most
+        ``max_target_size`` of the input's shorter side (0: off; the scale never exceeds 1)."""
+        self.frame_scale = 1.0
+        if max_target_size <= 0 or len(boxes_xyxy) == 0:
+            return
+        h, w = self.input_size
+        r = min(h / frame_hw[0], w / frame_hw[1])
+        sides = np.maximum(boxes_xyxy[:, 2] - boxes_xyxy[:, 0], boxes_xyxy[:, 3] - boxes_xyxy[:, 1])
+        size = float(sides.max()) * r / min(h, w)
+        if size > max_target_size:
+            self.frame_scale = max(0.25, max_target_size / size)
 
     def _require_init(self) -> None:
         if self.frame_index < 0:

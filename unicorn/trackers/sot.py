@@ -32,6 +32,9 @@ class SOTConfig:
         scale_penalty: with ``motion_sigma`` > 0, also multiply by ``exp(-scale_penalty * (c - 1))``, with
             c >= 1 the product of the size and aspect-ratio changes against the previous box.
         min_score: keep the previous box when the best (re-ranked) score is below this (0: never).
+        max_target_size: 0 (upstream: frames always fill the input). Otherwise, when the largest target
+            prompted at ``init`` is longer than this fraction of the input's shorter side, the whole
+            video is shrunk inside the input until it is not (for a network trained on smaller objects).
     """
 
     conf_thresh: float = 0.001
@@ -40,8 +43,11 @@ class SOTConfig:
     motion_sigma: float = 0.0
     scale_penalty: float = 0.0
     min_score: float = 0.0
+    max_target_size: float = 0.0
 
     def __post_init__(self) -> None:
+        if self.max_target_size < 0:
+            raise UserError(f"max_target_size must be >= 0, got {self.max_target_size}")
         if self.motion_sigma < 0 or self.scale_penalty < 0 or not 0 <= self.min_score <= 1:
             raise UserError("motion_sigma and scale_penalty must be >= 0 and min_score within [0, 1]")
 
@@ -161,8 +167,10 @@ class SOTTracker(BaseTracker):
 
     def _add(self, frame: np.ndarray, boxes, ids) -> tuple[int, int]:
         xywh, ids = self._check_new(frame, boxes, ids)
-        f = self.preprocess(frame)
         xyxy = np.concatenate([xywh[:, :2], xywh[:, :2] + xywh[:, 2:]], 1)
+        if not self._refs:  # the first prompt fixes the video's frame scale
+            self.fit_targets(xyxy, frame.shape[:2], self.config.max_target_size)
+        f = self.preprocess(frame)
         with torch.inference_mode():
             ref = _Reference(self.features(f), ids, self.box_maps(xyxy, f.r))
             self.model.tokens(ref.feats)

@@ -87,9 +87,9 @@ class VOSTracker(BaseTracker):
         """
         if (masks is None) == (boxes is None):
             raise UserError("VOS init needs either masks= or boxes= (not both)")
+        self.reset()
         if boxes is not None:
             masks, _ = self.masks_from_boxes(frame, boxes)
-        self.reset()
         self.frame_index = 0
         return self._add(frame, masks, ids)
 
@@ -109,9 +109,11 @@ class VOSTracker(BaseTracker):
         Returns:
             masks: (K, H, W) bool, none empty; from_head: (K,) bool, False where the filled box was used.
         """
-        f = self.preprocess(frame)
-        xywh = check_boxes_xywh(boxes_xywh, f.size)
+        xywh = check_boxes_xywh(boxes_xywh, check_frame(frame).shape[:2])
         xyxy = np.concatenate([xywh[:, :2], xywh[:, :2] + xywh[:, 2:]], 1)
+        if not self._refs:  # before the video starts: the scale its first prompt will get
+            self.fit_targets(xyxy, frame.shape[:2], self.config.max_target_size)
+        f = self.preprocess(frame)
         cfg = self.config
         masks = filled_box_masks(xywh, f.size)
         from_head = np.zeros(len(xywh), bool)
@@ -164,6 +166,8 @@ class VOSTracker(BaseTracker):
 
     def _add(self, frame: np.ndarray, masks, ids, previous: FrameResult | None = None) -> FrameResult:
         bin_masks, ids = self._check_new(frame, masks, ids)
+        if not self._refs:  # the first prompt fixes the video's frame scale
+            self.fit_targets(mask_boxes_xyxy(bin_masks), frame.shape[:2], self.config.max_target_size)
         f = self.preprocess(frame)
         with torch.inference_mode():
             ref = _Reference(self.features(f))
