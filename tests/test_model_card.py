@@ -1,4 +1,4 @@
-"""tools/model_card.py in --quick mode on real DAVIS / MOT17 frames with the untrained unicorn-lite.
+"""tools/model_card.py in --quick mode on real DAVIS / MOT17 frames with the default unicorn-lite.
 
 The model's own numbers are not checked (its weights change); the baselines' are, against values
 computed here from the ground truth with the project's metric functions or worked out by hand.
