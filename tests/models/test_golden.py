@@ -275,3 +275,13 @@ def test_fast_pointwise_mode_stays_close(fixture_json, tag):
     assert_close("mot probs", ours["mot_head_out"][..., 4:], ref["mot_head_out"][..., 4:], 5e-5)
     assert_close("sot boxes", ours["sot_head_out"][..., :4], ref["sot_head_out"][..., :4], 5e-2)
     np.testing.assert_array_equal(ours["sot_box_xywh_float"].astype(np.int64), ref["sot_box_xywh"])
+
+
+def test_default_path_converts_the_first_three_convnext_stages():
+    """The layout the golden tests above check: stages 1-3 as 1x1 convolutions, the last one Linear."""
+    model = fixture_model("tiny_mask_256x384_A")
+    assert [all(b.pointwise_as_conv for b in st) for st in model.backbone.stages] == [True, True, True, False]
+    model.use_fast_pointwise(True)
+    assert all(b.pointwise_as_conv for st in model.backbone.stages for b in st)
+    model.use_fast_pointwise(False)
+    assert [all(b.pointwise_as_conv for b in st) for st in model.backbone.stages] == [True, True, True, False]

@@ -120,9 +120,9 @@ class ConvNeXtBlock(nn.Module):
         drop_path: stochastic-depth rate.
         layer_scale_init: initial layer scale (upstream Unicorn: 1.0).
         pointwise_as_conv: run the two Linear layers as 1x1 convolutions on a channels-last view
-            (same maths, ~1.7x faster on CPU, different rounding). The backbone keeps Linear: in
-            the deep ConvNeXt stages the rounding difference reaches the detection boxes beyond the
-            golden fixture's 5e-3 px tolerance; in the head it stays well inside it.
+            (same maths, ~1.7x faster on CPU, different rounding). ConvNeXt uses it in its first
+            three stages and keeps Linear in the last one (see ``EXACT_LINEAR_STAGE``): with every
+            stage converted the decoded boxes move beyond the golden fixture's 5e-3 px tolerance.
     """
 
     def __init__(self, dim: int, drop_path: float = 0.0, layer_scale_init: float = 1.0,

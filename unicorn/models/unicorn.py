@@ -82,15 +82,11 @@ class Unicorn(nn.Module):
         return self.mask_branch is not None
 
     def use_fast_pointwise(self, enabled: bool = True) -> None:
-        """Run every ConvNeXt MLP as 1x1 convolutions (the head always does; this adds the backbone).
-
-        Same maths, faster on CPU, different rounding (see :func:`unicorn.load`).
-        """
-        from .layers import ConvNeXtBlock
-
-        for module in self.backbone.modules():
-            if isinstance(module, ConvNeXtBlock):
-                module.pointwise_as_conv = enabled
+        """Run every ConvNeXt MLP as 1x1 convolutions, the last stage's too (by default that stage keeps
+        Linear layers, see ``EXACT_LINEAR_STAGE``). Same maths, faster on CPU, different rounding
+        (see :func:`unicorn.load`)."""
+        if hasattr(self.backbone, "set_fast_pointwise"):
+            self.backbone.set_fast_pointwise(enabled)
 
     # ------------------------------------------------------------------ steps
     def extract_features(self, images: torch.Tensor) -> FrameFeatures:
