@@ -59,6 +59,7 @@ from unicorn.data.datasets.mot_challenge import MOTChallenge  # noqa: E402
 from unicorn.errors import UserError  # noqa: E402
 from unicorn.evaluation import baselines, sot, vos  # noqa: E402
 from unicorn.evaluation.mot import evaluate_mot  # noqa: E402
+from unicorn.evaluation.report import json_ready  # noqa: E402
 from unicorn.trackers.base import check_boxes_xywh, mask_boxes_xyxy  # noqa: E402
 from unicorn.types import FrameResult  # noqa: E402
 
@@ -817,20 +818,8 @@ def write_outputs(results: dict, out: Path, snaps: dict, davis, mot, class_names
     files = [str(p) for p in files] + [str(out / "results.md"), str(out / "results.json")]
     results["files"] = files
     (out / "results.md").write_text(render_markdown(results))
-    (out / "results.json").write_text(json.dumps(_clean(results), indent=1) + "\n")
+    (out / "results.json").write_text(json.dumps(json_ready(results), indent=1) + "\n")
     return files
-
-
-def _clean(obj):
-    if isinstance(obj, dict):
-        return {str(k): _clean(v) for k, v in obj.items()}
-    if isinstance(obj, list | tuple):
-        return [_clean(v) for v in obj]
-    if isinstance(obj, np.generic):
-        obj = obj.item()
-    if isinstance(obj, float) and not np.isfinite(obj):
-        return None
-    return obj
 
 
 def print_markdown(text: str) -> None:

@@ -53,7 +53,7 @@ class Report:
         """JSON-ready dict (NaN / inf become null)."""
         out = asdict(self)
         out["complete"] = self.complete
-        return _clean(out)
+        return json_ready(out)
 
     def write_json(self, path: str | Path) -> Path:
         """Write ``to_dict()`` as indented JSON; returns the path."""
@@ -63,13 +63,16 @@ class Report:
         return path
 
 
-def _clean(value):
+def json_ready(value):
+    """``value`` with numpy scalars/arrays turned into Python values and non-finite floats into None."""
     if isinstance(value, dict):
-        return {str(k): _clean(v) for k, v in value.items()}
+        return {str(k): json_ready(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
-        return [_clean(v) for v in value]
+        return [json_ready(v) for v in value]
     if isinstance(value, np.ndarray):
-        return _clean(value.tolist())
+        return json_ready(value.tolist())
+    if isinstance(value, np.generic):
+        value = value.item()
     if isinstance(value, np.integer | int) and not isinstance(value, bool):
         return int(value)
     if isinstance(value, np.floating | float):

@@ -78,6 +78,20 @@ def choose_candidate(boxes: np.ndarray, scores: np.ndarray, previous: np.ndarray
     return best if ranked[best] >= config.min_score else None
 
 
+def select_target(decoded: torch.Tensor, r: float, input_size: tuple[int, int], previous: np.ndarray | None,
+                  config: SOTConfig) -> tuple[int | None, np.ndarray, np.ndarray, torch.Tensor]:
+    """Post-process one target's decoded head output and choose its box (:func:`choose_candidate`).
+
+    Returns:
+        (index of the chosen candidate or None, (N, 4) xyxy boxes in frame pixels, (N,) scores,
+        (N,) anchor indices of the candidates).
+    """
+    dets, idx = postprocess(decoded, 1, config.conf_thresh, config.nms_thresh)
+    boxes = box_to_frame(dets[:, :4], r, input_size).reshape(-1, 4)
+    scores = (dets[:, 4] * dets[:, 5]).cpu().numpy()
+    return choose_candidate(boxes, scores, previous, config), boxes, scores, idx
+
+
 def default_config(model: Unicorn, cls: type[SOTConfig], **overrides) -> SOTConfig:
     """``cls`` with the model variant's tracker defaults (see ``Variant.sot_defaults``) and ``overrides``."""
     from ..models.build import sot_defaults_of
@@ -190,10 +204,7 @@ class SOTTracker(BaseTracker):
             for ref in self._refs:
                 _, decoded, _ = self.detect_targets(ref.feats, cur, ref.maps, cfg.upstream_fp16)
                 for k, target in enumerate(ref.ids):
-                    dets, _ = postprocess(decoded[k], 1, cfg.conf_thresh, cfg.nms_thresh)
-                    boxes = box_to_frame(dets[:, :4], f.r, self.input_size).reshape(-1, 4)
-                    scores = (dets[:, 4] * dets[:, 5]).cpu().numpy()
-                    best = choose_candidate(boxes, scores, self._boxes[target], cfg)
+                    best, boxes, scores, _ = select_target(decoded[k], f.r, self.input_size, self._boxes[target], cfg)
                     if best is not None:  # upstream: top-1; otherwise keep the previous box
                         self._boxes[target] = boxes[best]
                         self._scores[target] = float(scores[best])

@@ -12,11 +12,11 @@ import numpy as np
 import torch
 
 from ..errors import UserError
-from ..models.postprocess import box_to_frame, masks_to_frame, postprocess
+from ..models.postprocess import masks_to_frame, postprocess
 from ..models.unicorn import FrameFeatures, Unicorn
 from ..types import FrameResult
 from .base import BaseTracker, check_boxes_xywh, check_frame, check_masks, filled_box_masks, mask_boxes_xyxy
-from .sot import SOTConfig, choose_candidate, default_config
+from .sot import SOTConfig, default_config, select_target
 
 HELD_PROB = 0.9  # probability given to a held mask in the soft aggregation
 
@@ -205,10 +205,8 @@ class VOSTracker(BaseTracker):
                 maps = torch.stack(ref.maps, 1)  # (1, K, h, w)
                 head_out, decoded, locations = self.detect_targets(ref.feats, cur, maps, cfg.upstream_fp16)
                 for k, obj_id in enumerate(ref.object_ids):
-                    dets, idx = postprocess(decoded[k], 1, cfg.conf_thresh, cfg.nms_thresh)
-                    boxes = box_to_frame(dets[:, :4], f.r, self.input_size).reshape(-1, 4)
-                    scores = (dets[:, 4] * dets[:, 5]).cpu().numpy()
-                    best = choose_candidate(boxes, scores, self._last_box.get(obj_id), cfg)
+                    best, _, scores, idx = select_target(decoded[k], f.r, self.input_size,
+                                                         self._last_box.get(obj_id), cfg)
                     if best is None:
                         self._last_score[obj_id] = 0.0
                         if cfg.min_score > 0 and obj_id in self._last_mask:  # gated: hold the last mask
