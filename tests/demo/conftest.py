@@ -49,7 +49,7 @@ def one_torch_thread():
 
 @pytest.fixture(scope="session")
 def lite_model():
-    """unicorn-lite with fixed random tracking parts (the bundled weights are not trained yet)."""
+    """unicorn-lite with seeded random tracking parts: the runner tests do not depend on the shipped weights."""
     from unicorn.models.build import build_model
 
     torch.manual_seed(0)
