@@ -30,12 +30,16 @@ benchmark: $(STAMP)
 	$(PY) tools/benchmark.py
 
 # Train the bundled default from scratch on this CPU (about two hours on 2 cores), then package it.
+# Training is deterministic on one CPU process: the same commands give the same weights, bit for bit.
+LITE_RUNS ?= runs/lite
 train-lite: $(STAMP)
 	$(PY) tools/fetch_imagery.py --out datasets/imagery
-	$(PY) tools/train.py configs/lite/box.yaml
-	$(PY) tools/train.py configs/lite/box_patches.yaml
-	$(PY) tools/train.py configs/lite/mask.yaml
-	$(PY) tools/bundle_lite.py runs/lite/lite_box runs/lite/lite_box_patches runs/lite/lite_mask --overwrite
+	$(PY) tools/train.py configs/lite/box.yaml output_dir=$(LITE_RUNS)
+	$(PY) tools/train.py configs/lite/box_patches.yaml --max-steps 641 output_dir=$(LITE_RUNS) \
+		init_checkpoint=$(LITE_RUNS)/lite_box/weights.safetensors
+	$(PY) tools/train.py configs/lite/mask.yaml output_dir=$(LITE_RUNS) \
+		init_checkpoint=$(LITE_RUNS)/lite_box_patches/weights.safetensors
+	$(PY) tools/bundle_lite.py $(LITE_RUNS)/lite_box $(LITE_RUNS)/lite_box_patches $(LITE_RUNS)/lite_mask --overwrite
 
 model-card: $(STAMP)
 	$(PY) tools/model_card.py --out docs/unicorn-lite

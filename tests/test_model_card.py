@@ -116,6 +116,58 @@ def test_mot_section_and_the_model_rows(card):
     assert results["setup"]["input_size"] == [320, 512] and results["setup"]["quick"]
 
 
+def test_botsort_peer_row_or_its_note(card, mc):
+    results, out = card
+    text = (out / "results.md").read_text()
+    version = mc.botsort_version()
+    if version is None:
+        assert "BoT-SORT baseline not run" in text
+        return
+    name = mc.botsort_label(version)
+    mot = results["mot17"]
+    scores, info = mot["methods"][name], mot["botsort"]
+    assert scores["frames"] == 4 and {"HOTA", "IDF1", "MOTA", "IDSW", "FP", "FN"} <= set(scores)
+    assert info["score_floor"] == pytest.approx(0.1) and info["detections"] > 0 and info["tracker_fps"] > 0
+    assert info["settings"]["track_activation_threshold"] == 0.7  # the library's defaults, untouched
+    assert f"| {name} |" in text and "score floor > 0.10" in text
+    tuned = info["tuned"]  # a second row with ByteTrackConfig.nanodet()'s thresholds: 0.3 and 0.3 + 0.1
+    assert tuned["settings"] == {"high_conf_det_threshold": 0.3, "track_activation_threshold": 0.4}
+    assert tuned["label"] in mot["methods"] and f"| {tuned['label']} |" in text
+
+
+def test_botsort_on_perfect_detections(mc):
+    """Ground-truth pedestrian boxes as detections: every box comes back, except the first frame of each
+    track that starts after frame 1 (BoT-SORT confirms it on its second matched frame)."""
+    if not (MOT17_05 / "img1").is_dir():
+        pytest.skip(f"real test data not found under {DATA}")
+    if mc.botsort_version() is None:
+        pytest.skip("roboflow trackers (BoT-SORT) is not installed")
+    clip = mc.load_mot17(DATA, ("MOT17-05-FRCNN",), max_frames=3)[0]
+    g = clip.gt
+    ped = (g.classes == 1) & (g.flags == 1)
+    dets = []
+    for t in (1, 2, 3):
+        b = g.boxes_xywh[ped & (g.frames == t)].astype(np.float32)
+        dets.append((np.c_[b[:, :2], b[:, :2] + b[:, 2:]], np.full(len(b), 0.9, np.float32), np.zeros(len(b), int)))
+    tracks, info = mc.mot_botsort([clip], {clip.name: dets})
+    pred = tracks[clip.name]
+    assert info["frames_timed"] == 3 and set(pred.frames.tolist()) <= {1, 2, 3} and pred.ids.min() >= 1
+    late = sum(g.frames[ped & (g.ids == i)].min() > 1 for i in np.unique(g.ids[ped]))
+    scores = mc.score_mot(tracks, [clip])
+    assert (scores["FP"], scores["IDSW"], scores["FN"]) == (0, 0, late)
+    assert scores["MOTA"] == pytest.approx(100 * (1 - late / ped.sum()))
+    gt_boxes = {(int(f), tuple(b)) for f, b in zip(g.frames[ped], g.boxes_xywh[ped].astype(np.float32).tolist())}
+    assert all((int(f), tuple(b)) in gt_boxes for f, b in zip(pred.frames, pred.boxes.astype(np.float32).tolist()))
+
+
+def test_botsort_row_is_skipped_with_a_note_without_trackers(mc, monkeypatch):
+    monkeypatch.setitem(sys.modules, "trackers", None)  # import fails as if not installed
+    assert mc.botsort_version() is None
+    results = {"notes": {}, "mot17": {"methods": {}}}
+    mc.mot_peer_baseline(results, [], mc.RecordedDetections())
+    assert "pip install trackers==2.6.1" in results["notes"]["botsort"] and not results["mot17"]["methods"]
+
+
 def test_output_files_and_table_list_every_method(card):
     results, out = card
     for name in ("results.json", "results.md", "sot_davis_success.png", "sot_mot17_success.png", "vos_davis_jf.png"):

@@ -21,7 +21,10 @@ What it measures, with the project's own metric code (``unicorn/evaluation``):
 * MOT: HOTA, DetA, AssA, MOTA, IDF1 on MOT17-mini (TrackEval metrics, MOT17 preprocessing), the
   person class only.
 * Baselines: OpenCV CSRT and KCF (SOT; opencv-contrib installed once into a cache folder), the
-  first-frame box or mask held constant, and optical-flow mask propagation (VOS).
+  first-frame box or mask held constant, optical-flow mask propagation (VOS), and for MOT the peer
+  baseline "NanoDet-g + BoT-SORT": the very detections the model's tracker received (recorded while it
+  ran) fed to BoT-SORT of roboflow's ``trackers`` package (``pip install trackers==2.6.1``, in the
+  ``eval`` extra) with its default settings; left out with a note when it is not installed.
 
 Writes ``results.json``, ``results.md`` and plots into ``--out`` and prints the table.
 ``--frame-grids`` also writes annotated frame grids; they show DAVIS / MOT17 images (research-only
@@ -363,18 +366,47 @@ def describe_detector(tracker, model_label: str) -> str:
     return text + (f" [MOTConfig.detector={configured!r}]" if configured is not None else "")
 
 
+@dataclass
+class RecordedDetections:
+    """What a MOT tracker's association received, per sequence and frame, and the detector's settings.
+
+    Attributes:
+        per_sequence: ``{sequence: [(boxes_xyxy (N, 4) float32, scores (N,), class_ids (N,)) per frame]}``.
+        score_floor: the detector keeps scores above this (NanoDet-g: ``score_thresh``), None if unknown.
+        nms_thresh: the detector's NMS IoU, None if unknown.
+        max_detections: the detector's cap on boxes per frame (after NMS), None if unknown.
+        detector: ``MOTTracker.detector_name`` ("nanodet-g", "own").
+    """
+
+    per_sequence: dict[str, list] = field(default_factory=dict)
+    score_floor: float | None = None
+    nms_thresh: float | None = None
+    max_detections: int | None = None
+    detector: str = ""
+
+
 def mot_model(model, clips: Sequence[MotClip], input_size=None, classes=None, model_label: str = "model",
-              snapshots: dict | None = None, desc: str = "MOT") -> tuple[dict[str, TrackAnnotations], str]:
-    """MOTChallenge-style rows per sequence from the model's default MOT tracker, and its detector."""
+              snapshots: dict | None = None, desc: str = "MOT",
+              detections: RecordedDetections | None = None) -> tuple[dict[str, TrackAnnotations], str]:
+    """MOTChallenge-style rows per sequence from the model's default MOT tracker, and its detector.
+
+    ``detections`` receives, per sequence, the detections the tracker's association was given on each
+    frame (see ``record_detections``); it stays empty when the tracker has no separate detector (it
+    detects with the model's own head).
+    """
     import torch
 
     import unicorn
 
     tracker = unicorn.Tracker(model, "mot", input_size=input_size, classes=classes)
     detector = describe_detector(tracker, model_label)
+    sink: list = []
+    if detections is not None and getattr(tracker, "detector", None) is not None:
+        record_detections(tracker, sink, detections)
     out = {}
     with _bar(sum(len(c.frames) for c in clips), desc) as bar, torch.inference_mode():
         for ci, clip in enumerate(clips):
+            sink.clear()
             rows = []
             keep = _snapshot_frames(len(clip.frames)) if snapshots is not None and ci == 0 else set()
             for t, path in enumerate(clip.frames):
@@ -388,7 +420,136 @@ def mot_model(model, clips: Sequence[MotClip], input_size=None, classes=None, mo
             arr = np.asarray(rows, np.float64).reshape(-1, 7)
             out[clip.name] = TrackAnnotations(arr[:, 0], arr[:, 1], arr[:, 2:6], confidences=arr[:, 6],
                                               source=f"{model_label} on {clip.name}")
+            if detections is not None and sink:
+                detections.per_sequence[clip.name] = list(sink)
     return out, detector
+
+
+def record_detections(tracker, sink: list, meta: RecordedDetections | None = None) -> None:
+    """Make a MOT tracker with a separate detector (NanoDet-g) append to ``sink``, on every frame, what its
+    association receives: ``(boxes_xyxy (N, 4) float32 clipped to the frame, scores (N,), class_ids (N,))``
+    of the tracked classes (``MOTTracker.step``'s clipping and class filter), all scores above the
+    detector's own floor (NanoDet-g: ``score_thresh``), which goes into ``meta`` with its NMS IoU."""
+    detect, classes = tracker.detector, tracker.config.classes
+    if meta is not None:
+        floor, nms = getattr(detect, "score_thresh", None), getattr(detect, "nms_thresh", None)
+        meta.score_floor = None if floor is None else float(floor)
+        meta.nms_thresh = None if nms is None else float(nms)
+        cap = getattr(detect, "max_detections", None)
+        meta.max_detections = None if cap is None else int(cap)
+        meta.detector = str(getattr(tracker, "detector_name", ""))
+
+    def recording(frame: np.ndarray, index: int):
+        out = detect(frame, index)
+        boxes, scores, ids = (np.asarray(a) for a in out)
+        boxes = boxes.astype(np.float32).reshape(-1, 4).copy()
+        h, w = frame.shape[:2]
+        boxes[:, 0::2] = boxes[:, 0::2].clip(0, w)
+        boxes[:, 1::2] = boxes[:, 1::2].clip(0, h)
+        keep = np.isin(ids, classes) if classes is not None else np.ones(len(scores), bool)
+        sink.append((boxes[keep], scores.astype(np.float32).reshape(-1)[keep], ids.astype(np.int64).reshape(-1)[keep]))
+        return out
+
+    tracker.detector = recording
+
+
+BOTSORT_PIN = "trackers==2.6.1"
+
+
+def botsort_version() -> str | None:
+    """The installed roboflow ``trackers`` version (BoT-SORT baseline), or None when it cannot be imported."""
+    try:
+        import trackers
+        from trackers import BoTSORTTracker  # noqa: F401
+    except Exception:  # noqa: BLE001 - a missing or broken install only drops the baseline row
+        return None
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("trackers")
+    except PackageNotFoundError:
+        return getattr(trackers, "__version__", "unknown")
+
+
+def botsort_label(version: str | None) -> str:
+    return f"NanoDet-g + BoT-SORT (trackers {version})"
+
+
+def botsort_tuned() -> dict:
+    """BoT-SORT thresholds set to those of ``ByteTrackConfig.nanodet()`` (first pass above ``track_thresh``,
+    new tracks from ``track_thresh + new_track_margin``), for a second row next to the library defaults."""
+    from unicorn.trackers.association.bytetrack import ByteTrackConfig
+
+    ours = ByteTrackConfig.nanodet()
+    return {"high_conf_det_threshold": ours.track_thresh,
+            "track_activation_threshold": round(ours.track_thresh + ours.new_track_margin, 6)}
+
+
+def mot_botsort(clips: Sequence[MotClip], detections: dict[str, list] | RecordedDetections,
+                desc: str = "MOT BoT-SORT", **settings) -> tuple[dict[str, TrackAnnotations], dict]:
+    """Peer baseline: the given per-frame detections fed to roboflow ``trackers``' BoT-SORT.
+
+    Args:
+        clips: the sequences (frames are read again: BoT-SORT's camera motion compensation needs them).
+        detections: ``{sequence: [(boxes_xyxy, scores, class_ids) per frame]}``, or ``mot_model``'s record.
+        settings: ``BoTSORTTracker`` arguments to change (none: the library's defaults).
+
+    Returns:
+        MOTChallenge-style rows per sequence (only confirmed tracks, ``tracker_id >= 0``; id + 1 so ids
+        start at 1; the box is the matched detection's box, which is what BoT-SORT outputs) and timing /
+        settings info: tracker-only frames/s (``update`` incl. camera motion compensation, 1 OpenCV thread,
+        frame decoding not timed).
+    """
+    import supervision as sv
+    from trackers import BoTSORTTracker
+
+    if isinstance(detections, RecordedDetections):
+        detections = detections.per_sequence
+    out, times = {}, []
+    cv_threads = cv2.getNumThreads()
+    cv2.setNumThreads(1)
+    try:
+        with _bar(sum(len(c.frames) for c in clips), desc) as bar:
+            for clip in clips:
+                per_frame = detections[clip.name]
+                if len(per_frame) != len(clip.frames):
+                    raise UserError(f"{clip.name}: {len(per_frame)} frames of detections for {len(clip.frames)} "
+                                    "frames")
+                tracker = BoTSORTTracker(**settings)  # defaults: CMC by sparse optical flow, downscale 2
+                rows = []
+                for t, (path, (boxes, scores, ids)) in enumerate(zip(clip.frames, per_frame)):
+                    frame = read_frame(path)
+                    dets = sv.Detections(xyxy=np.asarray(boxes, np.float32).reshape(-1, 4),
+                                         confidence=np.asarray(scores, np.float32).reshape(-1),
+                                         class_id=np.asarray(ids, np.int64).reshape(-1))
+                    t0 = time.perf_counter()
+                    res = tracker.update(dets, frame=frame)
+                    times.append(time.perf_counter() - t0)
+                    ok = np.asarray(res.tracker_id) >= 0
+                    conf = res.confidence if res.confidence is not None else np.ones(len(res))
+                    for (x1, y1, x2, y2), tid, s in zip(res.xyxy[ok], np.asarray(res.tracker_id)[ok], conf[ok]):
+                        rows.append((t + 1, int(tid) + 1, float(x1), float(y1), float(x2 - x1), float(y2 - y1),
+                                     float(s)))
+                    bar.update()
+                arr = np.asarray(rows, np.float64).reshape(-1, 7)
+                out[clip.name] = TrackAnnotations(arr[:, 0], arr[:, 1], arr[:, 2:6], confidences=arr[:, 6],
+                                                  source=f"BoT-SORT on {clip.name}")
+    finally:
+        cv2.setNumThreads(cv_threads)
+    defaults = BoTSORTTracker(**settings)
+    settings = {k: getattr(defaults, k) for k in ("high_conf_det_threshold", "track_activation_threshold",
+                                                  "minimum_consecutive_frames", "minimum_iou_threshold_first_assoc",
+                                                  "minimum_iou_threshold_second_assoc",
+                                                  "minimum_iou_threshold_unconfirmed_assoc",
+                                                  "maximum_frames_without_update", "instant_first_frame_activation",
+                                                  "enable_cmc")}
+    if defaults.cmc is not None:
+        settings.update(cmc_method=str(defaults.cmc.cfg.method), cmc_downscale=int(defaults.cmc.cfg.downscale))
+    total = float(sum(times))
+    info = {"settings": settings, "frames_timed": len(times), "tracker_s": total,
+            "tracker_fps": len(times) / total if total > 0 else None,
+            "tracker_ms_per_frame": 1000.0 * total / len(times) if times else None, "opencv_threads": 1}
+    return out, info
 
 
 # --------------------------------------------------------------------------------------------------
@@ -666,19 +827,55 @@ def run_card(model: str = "unicorn-lite", data: str | Path = DEFAULT_DATA, out: 
         section["methods"][name] = score_vos(fn(), davis)
         _log(f"VOS DAVIS-2016 {name:26s} J&F {section['methods'][name]['J&F']:5.1f}")
 
-    # MOT
+    # MOT (the model's detections are recorded for the BoT-SORT baseline)
+    dets = RecordedDetections()
     tracks, detector = mot_model(net, mot, classes=classes, model_label=label, snapshots=snaps.get("mot"),
-                                 desc=f"MOT MOT17-mini {label}")
+                                 desc=f"MOT MOT17-mini {label}", detections=None if skip_baselines else dets)
     section = results["mot17"]
     section.update({"convention": MOT_NOTE, "detector": detector, "classes": list(classes) if classes else None,
                     "class_names": ["person"] if classes and default_mot_detector(net) not in ("model", "own")
                     else [net.config.class_names[c] for c in classes] if classes else None,
                     "methods": {label: score_mot(tracks, mot)}})
     _log(f"MOT MOT17-mini {label} with {detector}: HOTA {section['methods'][label]['HOTA']:.1f}")
+    if not skip_baselines:
+        mot_peer_baseline(results, mot, dets)
 
     results["setup"]["wall_time_s"] = round(time.perf_counter() - started, 1)
     results["files"] = write_outputs(results, out, snaps, davis, mot, net.config.class_names)
     return results
+
+
+def mot_peer_baseline(results: dict, mot: Sequence[MotClip], dets: RecordedDetections) -> None:
+    """The BoT-SORT row of the MOT section on the model's recorded detections, or a note why it is missing."""
+    notes, section = results["notes"], results["mot17"]
+    version = botsort_version()
+    if version is None:
+        notes["botsort"] = (f"BoT-SORT baseline not run: the `trackers` package cannot be imported; run "
+                            f"`pip install {BOTSORT_PIN}` (it is in the `eval` extra)")
+    elif dets.detector != "nanodet-g" or set(dets.per_sequence) != {c.name for c in mot}:
+        notes["botsort"] = ("BoT-SORT baseline not run: it needs the model's MOT tracker to use the separate "
+                            "NanoDet-g detector (this model detects with its own head)")
+    if "botsort" in notes:
+        _log(notes["botsort"])
+        return
+    name = botsort_label(version)
+    tracks, info = mot_botsort(mot, dets, desc=f"MOT MOT17-mini {name}")
+    section["methods"][name] = score_mot(tracks, mot)
+    scores = np.concatenate([np.zeros(0)] + [d[1] for v in dets.per_sequence.values() for d in v])
+    st = info["settings"]
+    section["botsort"] = {"label": name, "version": version, **info, "score_floor": dets.score_floor,
+                          "nms_thresh": dets.nms_thresh, "max_detections": dets.max_detections,
+                          "detections": len(scores),
+                          "detections_high": int((scores >= st["high_conf_det_threshold"]).sum()),
+                          "detections_activation": int((scores >= st["track_activation_threshold"]).sum())}
+    _log(f"MOT MOT17-mini {name}: HOTA {section['methods'][name]['HOTA']:.1f}, tracker alone "
+         f"{info['tracker_fps'] or 0:.0f} frames/s")
+    tuned = botsort_tuned()
+    tuned_name = f"{name}, our thresholds"
+    tracks, info = mot_botsort(mot, dets, desc=f"MOT MOT17-mini {tuned_name}", **tuned)
+    section["methods"][tuned_name] = score_mot(tracks, mot)
+    section["botsort"]["tuned"] = {"label": tuned_name, "settings": tuned}
+    _log(f"MOT MOT17-mini {tuned_name}: HOTA {section['methods'][tuned_name]['HOTA']:.1f}")
 
 
 # --------------------------------------------------------------------------------------------------
@@ -755,6 +952,28 @@ def render_markdown(results: dict) -> str:
         lines += _table(["method", "HOTA", "DetA", "AssA", "MOTA", "IDF1", "IDSW", "FP", "FN"], rows)
         lines += ["", f"{sec['convention']} (class {sec.get('class_names')}, ids {sec.get('classes')}); "
                   f"{m[1]['sequences']} sequences, {m[1]['frames']} frames. Detector: {sec['detector']}."]
+        b = sec.get("botsort")
+        if b:
+            st = b["settings"]
+            lines += ["", f"{b['label']}: peer baseline on the same data — the very detections {m[0]}'s tracker "
+                      f"received ({b['detections']} person boxes, NanoDet-g score floor > {_f(b['score_floor'], 2)}, "
+                      f"NMS IoU {_f(b['nms_thresh'], 2)}, at most {_f(b.get('max_detections'))} per frame) fed to "
+                      f"`trackers.BoTSORTTracker` with its default settings: high/low split at "
+                      f"{st['high_conf_det_threshold']} (low pass > 0.1), new tracks from score "
+                      f">= {st['track_activation_threshold']}, a track reported after "
+                      f"`minimum_consecutive_frames`={st['minimum_consecutive_frames']} matched frames (first-frame "
+                      f"tracks at once), camera motion compensation {st.get('cmc_method', 'off')}; rows = confirmed "
+                      f"tracks (tracker_id >= 0) with the matched detection's box. Of the {b['detections']} boxes, "
+                      f"{b.get('detections_high')} reach the high pass and {b.get('detections_activation')} can start "
+                      f"a track (NanoDet-g scores run low). Tracker alone (CMC included, "
+                      f"detection and frame decoding not): {_f(b['tracker_fps'], 0)} frames/s "
+                      f"({_f(b['tracker_ms_per_frame'], 2)} ms/frame, {b['frames_timed']} frames, "
+                      f"{b['opencv_threads']} OpenCV thread)."]
+            if b.get("tuned"):
+                t = b["tuned"]["settings"]
+                lines += ["", f"{b['tuned']['label']}: the same, with the first pass above "
+                          f"{t['high_conf_det_threshold']} and new tracks from {t['track_activation_threshold']}, "
+                          f"the thresholds {m[0]}'s ByteTrack uses for NanoDet-g (`ByteTrackConfig.nanodet()`)."]
     if results.get("files"):
         lines += ["", "Files: " + ", ".join(f"`{Path(p).name}`" for p in results["files"])]
     return "\n".join(lines) + "\n"
