@@ -253,29 +253,49 @@ def _snapshot_frames(num_frames: int, count: int = 4) -> set[int]:
     return {int(round(v)) for v in np.linspace(0, num_frames - 1, min(count, num_frames))}
 
 
-def sot_model(model, seqs: Sequence[SotSequence], input_size=None, snapshots: dict | None = None,
-              desc: str = "SOT") -> dict[str, np.ndarray]:
-    """Boxes (K, T, 4) per sequence from the model's multi-target SOT tracker (one pass per sequence)."""
+def _track_clips(tracker, clips: Sequence, desc: str, collect, *, prompts=None, snapshots: dict | None = None,
+                 clip_done=None) -> dict[str, list]:
+    """Run a ``unicorn.Tracker`` over every frame of every clip (``.name``, ``.frames``) under inference mode,
+    with a progress bar: ``init(frame, **prompts(clip))`` on frame 0, ``step(frame)`` on the others.
+
+    Returns ``{clip.name: [collect(clip, t, result) per frame]}``. ``clip_done(clip)`` runs after each clip's
+    last frame; ``snapshots`` (when given) receives ``{t: (path, result)}`` for a few frames of the first clip.
+    """
     import torch
 
-    import unicorn
-
-    tracker = unicorn.Tracker(model, "sot", input_size=input_size)
     out = {}
-    with _bar(sum(len(s.frames) for s in seqs), desc) as bar, torch.inference_mode():
-        for si, seq in enumerate(seqs):
-            ids = list(range(1, len(seq.init) + 1))
-            boxes = np.zeros((len(ids), len(seq.frames), 4))
-            keep = _snapshot_frames(len(seq.frames)) if snapshots is not None and si == 0 else set()
-            for t, path in enumerate(seq.frames):
+    with _bar(sum(len(c.frames) for c in clips), desc) as bar, torch.inference_mode():
+        for ci, clip in enumerate(clips):
+            per_frame = []
+            keep = _snapshot_frames(len(clip.frames)) if snapshots is not None and ci == 0 else set()
+            for t, path in enumerate(clip.frames):
                 frame = read_frame(path)
-                res = tracker.init(frame, boxes=seq.init, ids=ids) if t == 0 else tracker.step(frame)
-                boxes[:, t] = res.boxes_xywh[np.searchsorted(res.track_ids, ids)]
+                res = tracker.init(frame, **(prompts(clip) if prompts else {})) if t == 0 else tracker.step(frame)
+                per_frame.append(collect(clip, t, res))
                 if t in keep:
                     snapshots[t] = (path, res)
                 bar.update()
-            out[seq.name] = boxes
+            out[clip.name] = per_frame
+            if clip_done is not None:
+                clip_done(clip)
     return out
+
+
+def sot_model(model, seqs: Sequence[SotSequence], input_size=None, snapshots: dict | None = None,
+              desc: str = "SOT") -> dict[str, np.ndarray]:
+    """Boxes (K, T, 4) per sequence from the model's multi-target SOT tracker (one pass per sequence)."""
+    import unicorn
+
+    def ids(seq: SotSequence) -> list[int]:
+        return list(range(1, len(seq.init) + 1))
+
+    def boxes(seq: SotSequence, t: int, res: FrameResult) -> np.ndarray:
+        return res.boxes_xywh[np.searchsorted(res.track_ids, ids(seq))]
+
+    tracker = unicorn.Tracker(model, "sot", input_size=input_size)
+    per_frame = _track_clips(tracker, seqs, desc, boxes, prompts=lambda seq: {"boxes": seq.init, "ids": ids(seq)},
+                             snapshots=snapshots)
+    return {name: np.stack(b, axis=1).astype(np.float64) for name, b in per_frame.items()}
 
 
 def sot_held(seqs: Sequence[SotSequence]) -> dict[str, np.ndarray]:
@@ -293,25 +313,14 @@ def sot_opencv(kind: str, seqs: Sequence[SotSequence], threads: int, desc: str) 
 def vos_model(model, clips: Sequence[DavisClip], input_size=None, snapshots: dict | None = None,
               desc: str = "VOS") -> dict[str, list[np.ndarray]]:
     """Masks per frame from the model's VOS tracker, initialised with the first-frame mask."""
-    import torch
-
     import unicorn
 
+    def mask(clip: DavisClip, t: int, res: FrameResult) -> np.ndarray:
+        return res.masks[0] if res.masks is not None and len(res) else np.zeros(clip.size, bool)
+
     tracker = unicorn.Tracker(model, "vos", input_size=input_size)
-    out = {}
-    with _bar(sum(len(c.frames) for c in clips), desc) as bar, torch.inference_mode():
-        for ci, clip in enumerate(clips):
-            masks = []
-            keep = _snapshot_frames(len(clip.frames)) if snapshots is not None and ci == 0 else set()
-            for t, path in enumerate(clip.frames):
-                frame = read_frame(path)
-                res = tracker.init(frame, masks=clip.masks[0].astype(np.uint8)) if t == 0 else tracker.step(frame)
-                masks.append(res.masks[0] if res.masks is not None and len(res) else np.zeros(clip.size, bool))
-                if t in keep:
-                    snapshots[t] = (path, res)
-                bar.update()
-            out[clip.name] = masks
-    return out
+    return _track_clips(tracker, clips, desc, mask, prompts=lambda clip: {"masks": clip.masks[0].astype(np.uint8)},
+                        snapshots=snapshots)
 
 
 def vos_held(clips: Sequence[DavisClip]) -> dict[str, list[np.ndarray]]:
@@ -394,34 +403,27 @@ def mot_model(model, clips: Sequence[MotClip], input_size=None, classes=None, mo
     frame (see ``record_detections``); it stays empty when the tracker has no separate detector (it
     detects with the model's own head).
     """
-    import torch
-
     import unicorn
+
+    def rows(clip: MotClip, t: int, res: FrameResult) -> list[tuple]:
+        return [(t + 1, int(i), *map(float, b), float(s)) for i, b, s in zip(res.track_ids, res.boxes_xywh, res.scores)]
+
+    def keep_detections(clip: MotClip) -> None:
+        if detections is not None and sink:
+            detections.per_sequence[clip.name] = list(sink)
+        sink.clear()
 
     tracker = unicorn.Tracker(model, "mot", input_size=input_size, classes=classes)
     detector = describe_detector(tracker, model_label)
     sink: list = []
     if detections is not None and getattr(tracker, "detector", None) is not None:
         record_detections(tracker, sink, detections)
+    per_clip = _track_clips(tracker, clips, desc, rows, snapshots=snapshots, clip_done=keep_detections)
     out = {}
-    with _bar(sum(len(c.frames) for c in clips), desc) as bar, torch.inference_mode():
-        for ci, clip in enumerate(clips):
-            sink.clear()
-            rows = []
-            keep = _snapshot_frames(len(clip.frames)) if snapshots is not None and ci == 0 else set()
-            for t, path in enumerate(clip.frames):
-                frame = read_frame(path)
-                res = tracker.init(frame) if t == 0 else tracker.step(frame)
-                rows += [(t + 1, int(i), *map(float, b), float(s))
-                         for i, b, s in zip(res.track_ids, res.boxes_xywh, res.scores)]
-                if t in keep:
-                    snapshots[t] = (path, res)
-                bar.update()
-            arr = np.asarray(rows, np.float64).reshape(-1, 7)
-            out[clip.name] = TrackAnnotations(arr[:, 0], arr[:, 1], arr[:, 2:6], confidences=arr[:, 6],
-                                              source=f"{model_label} on {clip.name}")
-            if detections is not None and sink:
-                detections.per_sequence[clip.name] = list(sink)
+    for name, per_frame in per_clip.items():
+        arr = np.asarray([r for frame_rows in per_frame for r in frame_rows], np.float64).reshape(-1, 7)
+        out[name] = TrackAnnotations(arr[:, 0], arr[:, 1], arr[:, 2:6], confidences=arr[:, 6],
+                                     source=f"{model_label} on {name}")
     return out, detector
 
 

@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 import torch
 
+from ..conftest import torch_threads
 from .videos import make_video
 
 CHROMIUM = Path(os.environ.get("UNICORN_TEST_CHROMIUM", "/usr/bin/chromium"))
@@ -41,10 +42,8 @@ def require_browser_stack() -> None:
 @pytest.fixture(scope="package", autouse=True)
 def one_torch_thread():
     """One torch thread, as the demo gives each of its 2 concurrent runs on 2 cores (restored afterwards)."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+    with torch_threads(1):
+        yield
 
 
 @pytest.fixture(scope="session")

@@ -30,6 +30,7 @@ from unicorn.errors import UserError
 from unicorn.models.build import VARIANTS, build_model, get_variant, mot_detector_of
 from unicorn.trackers.mot import MOTConfig, MOTTracker
 
+from ..conftest import torch_threads
 from ..models.conftest import MOT17_MINI
 
 FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "nanodet_reference.npz"
@@ -48,10 +49,8 @@ def pattern_input(size: int = INPUT_SIZE) -> torch.Tensor:
 @pytest.fixture(scope="module", autouse=True)
 def one_thread():
     """One thread: steadier on a busy 2-core machine (these are correctness checks, not benchmarks)."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+    with torch_threads(1):
+        yield
 
 
 @pytest.fixture(scope="module")
