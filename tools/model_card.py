@@ -371,6 +371,9 @@ def describe_detector(tracker, model_label: str) -> str:
         kind = "model" if getattr(tracker, "detector", None) is None else "own"
     text = {"model": f"{model_label}'s own MOT detection head", "own": "user-supplied detections",
             "nanodet-g": "NanoDet-g (bundled COCO detector)"}.get(kind, str(kind))
+    if kind == "nanodet-g" and hasattr(tracker.detector, "network_size"):
+        h, w = tracker.detector.network_size((1080, 1920))
+        text += f", input {h}x{w} for 1920x1080 video"
     configured = getattr(tracker.config, "detector", None)
     return text + (f" [MOTConfig.detector={configured!r}]" if configured is not None else "")
 

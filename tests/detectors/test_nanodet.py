@@ -228,3 +228,14 @@ def test_network_size_follows_the_aspect_ratio():
     assert det.network_size((1920, 1080)) == (736, 416)
     assert det.network_size((500, 500)) == (416, 416)
     assert NanoDetDetector(max_long_side=416).network_size((1080, 1920)) == (416, 416)
+
+
+def test_mot_tracker_runs_nanodet_at_its_detector_size(small_model):
+    tracker = MOTTracker(small_model, MOTConfig(detector="nanodet-g"), (64, 96))
+    assert tracker.detector.network_size((1080, 1920)) == (608, 1088)  # 608 x 1080.9 -> 1088 (16:9 fits)
+    assert tracker.detector.network_size((480, 640)) == (480, 640)  # not enlarged past the frame
+    assert tracker.detector.network_size((240, 320)) == (416, 576)  # small frames still get the trained 416
+    fast = MOTTracker(small_model, MOTConfig(detector="nanodet-g", detector_size=416), (64, 96))
+    assert fast.detector.network_size((1080, 1920)) == (416, 768)  # 416 x 739.6: the same scale as before
+    with pytest.raises(UserError, match="detector_size must be a positive multiple of 32"):
+        MOTConfig(detector_size=600)
