@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 import torch
+from safetensors.torch import load_file
 
 import unicorn
 from unicorn.engine.config import load_train_config
@@ -37,10 +38,13 @@ def test_resume_matches_an_uninterrupted_run(tmp_path):
 
 def test_two_runs_from_scratch_give_bit_identical_weights(tmp_path):
     """What ``make train-lite`` relies on: one CPU process with a data-loading worker, the same config and
-    seed, twice from scratch -> the same losses and the same exported weights, bit for bit."""
+    seed, twice from scratch -> the same losses and the same exported tensors, bit for bit."""
     common = [*SMALL, f"output_dir={tmp_path}", "multiscale_interval=1", "log_interval=1", "num_workers=1"]
     runs = [train(load_train_config(TINY, [*common, f"name=run{k}"]), max_steps=3) for k in (1, 2)]
     a, b = (read_rows(r) for r in runs)
-    assert sorted(a) == [1, 2, 3] and all(a[s]["loss"] == b[s]["loss"] for s in a)
-    wa, wb = ((r / WEIGHTS).read_bytes() for r in runs)
-    assert wa == wb
+    losses = [k for k in a[1] if "loss" in k or k in ("lr", "input_h", "input_w")]  # not the timings
+    assert sorted(a) == [1, 2, 3] and len(losses) > 5
+    assert all(a[s][k] == b[s][k] for s in a for k in losses)
+    ta, tb = (load_file(str(r / WEIGHTS)) for r in runs)
+    differ = [k for k in ta if not torch.equal(ta[k], tb[k])]
+    assert set(ta) == set(tb) and not differ, f"{len(differ)} tensors differ, e.g. {differ[:3]}"
