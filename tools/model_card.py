@@ -444,15 +444,13 @@ def record_detections(tracker, sink: list, meta: RecordedDetections | None = Non
         meta.max_detections = None if cap is None else int(cap)
         meta.detector = str(getattr(tracker, "detector_name", ""))
 
+    from unicorn.trackers.mot import check_detector_output
+
     def recording(frame: np.ndarray, index: int):
         out = detect(frame, index)
-        boxes, scores, ids = (np.asarray(a) for a in out)
-        boxes = boxes.astype(np.float32).reshape(-1, 4).copy()
-        h, w = frame.shape[:2]
-        boxes[:, 0::2] = boxes[:, 0::2].clip(0, w)
-        boxes[:, 1::2] = boxes[:, 1::2].clip(0, h)
+        boxes, scores, ids = check_detector_output(out, frame.shape[:2])
         keep = np.isin(ids, classes) if classes is not None else np.ones(len(scores), bool)
-        sink.append((boxes[keep], scores.astype(np.float32).reshape(-1)[keep], ids.astype(np.int64).reshape(-1)[keep]))
+        sink.append((boxes[keep], scores[keep], ids[keep]))
         return out
 
     tracker.detector = recording

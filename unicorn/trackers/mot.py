@@ -206,7 +206,7 @@ class MOTTracker(BaseTracker):
                 classes = dets[:, 6].long().cpu().numpy()
                 boxes = box_to_frame(boxes_in, f.r, self.input_size).astype(np.float32).reshape(-1, 4)
             else:
-                boxes, scores, classes = _check_own(self.detector(frame, self.frame_index), size)
+                boxes, scores, classes = check_detector_output(self.detector(frame, self.frame_index), size)
                 if f is not None:
                     boxes_in = torch.from_numpy(boxes * f.r).to(self.device)
             keep = np.ones(len(scores), bool)
@@ -248,7 +248,9 @@ def _rows(table_rows: np.ndarray | None) -> tuple[np.ndarray, np.ndarray, np.nda
     return table_rows[:, :4], table_rows[:, 4], np.zeros(len(table_rows), np.int64)
 
 
-def _check_own(out, size: tuple[int, int]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def check_detector_output(out, size: tuple[int, int]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A detector's ``(boxes_xyxy, scores, class_ids)`` as float32 (N, 4), float32 (N,), int64 (N,), with the
+    boxes clipped to a frame of ``size`` (H, W): what MOT association receives. Raises ``UserError``."""
     try:
         boxes, scores, classes = out
         boxes = np.asarray(boxes, np.float32).reshape(-1, 4)
