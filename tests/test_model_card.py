@@ -130,8 +130,8 @@ def test_botsort_peer_row_or_its_note(card, mc):
     assert info["score_floor"] == pytest.approx(0.1) and info["detections"] > 0 and info["tracker_fps"] > 0
     assert info["settings"]["track_activation_threshold"] == 0.7  # the library's defaults, untouched
     assert f"| {name} |" in text and "score floor > 0.10" in text
-    tuned = info["tuned"]  # a second row with ByteTrackConfig.nanodet()'s thresholds: 0.3 and 0.3 + 0.1
-    assert tuned["settings"] == {"high_conf_det_threshold": 0.3, "track_activation_threshold": 0.4}
+    tuned = info["tuned"]  # a second row with ByteTrackConfig.nanodet()'s thresholds: 0.45 and 0.45 + 0.1
+    assert tuned["settings"] == {"high_conf_det_threshold": 0.45, "track_activation_threshold": 0.55}
     assert tuned["label"] in mot["methods"] and f"| {tuned['label']} |" in text
 
 

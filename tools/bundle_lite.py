@@ -36,7 +36,7 @@ def check_weights(path: Path) -> None:
     with safe_open(str(path), "pt") as fh:
         meta = fh.metadata() or {}
         dtypes = {fh.get_slice(k).get_dtype() for k in fh.keys()}
-    floats = dtypes - {"I64", "I32", "BOOL"}
+    floats = dtypes - {"I64", "I32", "U8", "BOOL"}
     if floats != {"F16"}:
         raise UserError(f"{path} holds {sorted(floats)} tensors; the bundled model is stored in float16")
     config = json.loads(meta.get("unicorn_config", "{}"))

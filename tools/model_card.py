@@ -90,7 +90,10 @@ MOT_NOTE = ("TrackEval metrics with MOT17 preprocessing (percent), all sequences
 
 # Method keys -> display names (the model's own name is used for key "model").
 METHODS = {"csrt": "OpenCV CSRT", "kcf": "OpenCV KCF", "held_box": "first-frame box held",
-           "held_mask": "first-frame mask held", "flow": "optical flow (Farneback)"}
+           "held_mask": "first-frame mask held", "flow": "optical flow (Farneback)",
+           "imagenet": "training-free (ImageNet features)"}
+# The training-free baseline: label propagation on the frozen backbone's own features (no training).
+TRAINING_FREE = {"method": "propagation", "features": "imagenet"}
 
 
 # --------------------------------------------------------------------------------------------------
@@ -282,7 +285,7 @@ def _track_clips(tracker, clips: Sequence, desc: str, collect, *, prompts=None, 
 
 
 def sot_model(model, seqs: Sequence[SotSequence], input_size=None, snapshots: dict | None = None,
-              desc: str = "SOT") -> dict[str, np.ndarray]:
+              desc: str = "SOT", **settings) -> dict[str, np.ndarray]:
     """Boxes (K, T, 4) per sequence from the model's multi-target SOT tracker (one pass per sequence)."""
     import unicorn
 
@@ -292,7 +295,7 @@ def sot_model(model, seqs: Sequence[SotSequence], input_size=None, snapshots: di
     def boxes(seq: SotSequence, t: int, res: FrameResult) -> np.ndarray:
         return res.boxes_xywh[np.searchsorted(res.track_ids, ids(seq))]
 
-    tracker = unicorn.Tracker(model, "sot", input_size=input_size)
+    tracker = unicorn.Tracker(model, "sot", input_size=input_size, **settings)
     per_frame = _track_clips(tracker, seqs, desc, boxes, prompts=lambda seq: {"boxes": seq.init, "ids": ids(seq)},
                              snapshots=snapshots)
     return {name: np.stack(b, axis=1).astype(np.float64) for name, b in per_frame.items()}
@@ -311,14 +314,14 @@ def sot_opencv(kind: str, seqs: Sequence[SotSequence], threads: int, desc: str) 
 
 
 def vos_model(model, clips: Sequence[DavisClip], input_size=None, snapshots: dict | None = None,
-              desc: str = "VOS") -> dict[str, list[np.ndarray]]:
+              desc: str = "VOS", **settings) -> dict[str, list[np.ndarray]]:
     """Masks per frame from the model's VOS tracker, initialised with the first-frame mask."""
     import unicorn
 
     def mask(clip: DavisClip, t: int, res: FrameResult) -> np.ndarray:
         return res.masks[0] if res.masks is not None and len(res) else np.zeros(clip.size, bool)
 
-    tracker = unicorn.Tracker(model, "vos", input_size=input_size)
+    tracker = unicorn.Tracker(model, "vos", input_size=input_size, **settings)
     return _track_clips(tracker, clips, desc, mask, prompts=lambda clip: {"masks": clip.masks[0].astype(np.uint8)},
                         snapshots=snapshots)
 
@@ -805,12 +808,15 @@ def run_card(model: str = "unicorn-lite", data: str | Path = DEFAULT_DATA, out: 
         if not seqs:
             section["note"] = "no target satisfies the rule"
             continue
-        names = [label] + ([] if skip_baselines else
-                           [METHODS[k] for k in ("csrt", "kcf") if contrib is not None] + [METHODS["held_box"]])
+        free = [METHODS["imagenet"]] if net.has_memory_embedding else []
+        names = [label] + free + ([] if skip_baselines else
+                                  [METHODS[k] for k in ("csrt", "kcf") if contrib is not None] + [METHODS["held_box"]])
         for name in names:
             desc = f"SOT {title} {name}"
             if name == label:
                 preds = sot_model(net, seqs, snapshots=snaps.get("sot") if key == "sot_davis" else None, desc=desc)
+            elif name == METHODS["imagenet"]:
+                preds = sot_model(net, seqs, desc=desc, **TRAINING_FREE)
             elif name == METHODS["held_box"]:
                 preds = sot_held(seqs)
             else:
@@ -823,6 +829,9 @@ def run_card(model: str = "unicorn-lite", data: str | Path = DEFAULT_DATA, out: 
     section = results["vos_davis"]
     section.update({"convention": VOS_NOTE, "sequences": [c.name for c in davis], "methods": {}})
     runs = {label: lambda: vos_model(net, davis, snapshots=snaps.get("vos"), desc=f"VOS DAVIS {label}")}
+    if net.has_memory_embedding:
+        runs[METHODS["imagenet"]] = lambda: vos_model(net, davis, desc=f"VOS DAVIS {METHODS['imagenet']}",
+                                                      **TRAINING_FREE)
     if not skip_baselines:
         runs[METHODS["held_mask"]] = lambda: vos_held(davis)
         runs[METHODS["flow"]] = lambda: vos_flow(davis, desc=f"VOS DAVIS {METHODS['flow']}")

@@ -15,6 +15,8 @@ from .trackers.association.bytetrack import ByteTrackConfig
 from .trackers.association.embedding import EmbeddingMatcherConfig
 from .trackers.base import BaseTracker
 from .trackers.mot import DETECTORS, MOTConfig, MOTTracker
+from .trackers.propagation import PropagationTracker
+from .trackers.search import SearchSOTTracker
 from .trackers.sot import SOTConfig, SOTTracker, default_config
 from .trackers.vos import VOSConfig, VOSTracker
 
@@ -84,8 +86,13 @@ def Tracker(model: Unicorn, task: str = "sot", *, input_size: tuple[int, int] | 
         known, unknown = _split(thresholds, cls)
         if unknown:
             raise UserError(f"unknown {task} setting(s) {sorted(unknown)}; valid: {[f.name for f in fields(cls)]}")
+        config = default_config(model, cls, **known)
+        if config.method == "propagation" and task == "sot" and config.search_context > 0:
+            return SearchSOTTracker(model, config, input_size)
+        if config.method == "propagation":
+            return PropagationTracker(model, task, config, input_size)
         tracker_cls = SOTTracker if task == "sot" else VOSTracker
-        return tracker_cls(model, default_config(model, cls, **known), input_size)
+        return tracker_cls(model, config, input_size)
     if isinstance(detector, str) and detector in DETECTORS and not Path(detector).is_file():
         thresholds["detector"], detector = detector, None
     mot, rest = _split(thresholds, MOTConfig)

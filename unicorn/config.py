@@ -41,6 +41,9 @@ class ModelConfig:
         mask_branch_channels: mask-branch width (128).
         input_size: default (H, W) network input at test time.
         pretrained_backbone: load the backbone's ImageNet weights at build time when they ship offline.
+        embedding: ``deformable`` (upstream: a deformable-attention interaction of the two frames' C4) or
+            ``memory`` (each frame's C3 and C4 projected on their own, for label propagation over a memory
+            of frames; ``embed_dim`` channels; see :class:`~unicorn.models.interaction.memory.MemoryEmbedding`).
     """
 
     backbone: str = "convnext_tiny"
@@ -61,6 +64,7 @@ class ModelConfig:
     mask_branch_channels: int = 128
     input_size: tuple[int, int] = (800, 1280)
     pretrained_backbone: bool = False
+    embedding: str = "deformable"
 
     def __post_init__(self) -> None:
         if isinstance(self.neck_channels, list):  # YAML / JSON lists; the optional annotation is not coerced

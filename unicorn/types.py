@@ -14,6 +14,9 @@ def _as(array, dtype, shape_tail: tuple[int, ...], name: str) -> np.ndarray:
     return out
 
 
+TARGET_STATES = ("tracked", "uncertain", "lost")
+
+
 @dataclass
 class FrameResult:
     """What a tracker reports for one frame.
@@ -26,6 +29,9 @@ class FrameResult:
         scores: (N,) float32 confidences in [0, 1].
         class_ids: (N,) int64 class indices (0 for class-agnostic tasks).
         masks: (N, H, W) bool masks at original resolution, or None for box-only tasks.
+        states: (N,) per-target state, one of :data:`TARGET_STATES`: ``tracked``, ``uncertain`` (found
+            with a low score) or ``lost`` (not found: the box or mask shown is the last one held); None
+            when the tracker does not tell (every target reported is then tracked).
     """
 
     frame_index: int
@@ -35,6 +41,7 @@ class FrameResult:
     scores: np.ndarray = field(default_factory=lambda: np.zeros((0,), np.float32))
     class_ids: np.ndarray = field(default_factory=lambda: np.zeros((0,), np.int64))
     masks: np.ndarray | None = None
+    states: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         self.track_ids = np.asarray(self.track_ids, dtype=np.int64).reshape(-1)
@@ -45,6 +52,11 @@ class FrameResult:
         for name in ("boxes_xyxy", "scores", "class_ids"):
             if len(getattr(self, name)) != n:
                 raise ValueError(f"{name} has {len(getattr(self, name))} rows but track_ids has {n}")
+        if self.states is not None:
+            self.states = np.asarray(self.states, dtype=object).reshape(-1)
+            bad = sorted({str(v) for v in self.states} - set(TARGET_STATES))
+            if len(self.states) != n or bad:
+                raise ValueError(f"states must hold {n} values from {TARGET_STATES}; got {self.states.tolist()}")
         if self.masks is not None:
             self.masks = np.asarray(self.masks, dtype=bool)
             h, w = self.image_size

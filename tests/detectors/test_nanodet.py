@@ -196,10 +196,15 @@ def test_detector_choice_auto_model_and_mots(small_model):
         assert mot_detector_of(small_model) == "nanodet-g"
         assert isinstance(MOTTracker(small_model, MOTConfig(), (64, 96)).detector, NanoDetDetector)
         assert MOTTracker(small_model, MOTConfig(detector="model"), (64, 96)).detector is None
-        mots = unicorn.Tracker(small_model, "mots", input_size=(64, 96))  # auto -> the model (masks)
-        assert mots.detector is None
+        # a memory embedding makes masks inside any box: MOTS runs on NanoDet-g too
+        mots = unicorn.Tracker(small_model, "mots", input_size=(64, 96))
+        assert isinstance(mots.detector, NanoDetDetector)
+        assert len(list(mots.track([np.zeros((64, 96, 3), np.uint8)] * 2))) == 2
+        deformable = build_model(replace(small_model.config, embedding="deformable")).eval()
+        deformable.variant = "unicorn-lite"
+        assert unicorn.Tracker(deformable, "mots", input_size=(64, 96)).detector is None  # auto -> its mask head
         with pytest.raises(UserError, match="MOTS needs the model's own detections"):
-            unicorn.Tracker(small_model, "mots", detector="nanodet-g")
+            unicorn.Tracker(deformable, "mots", detector="nanodet-g")
     finally:
         small_model.variant = None
     assert {v.name for v in VARIANTS.values() if v.mot_detector != "model"} == {"unicorn-lite"}

@@ -7,12 +7,13 @@ Tolerances are the fixture's (§7): losses rtol 1e-4, SimOTA indices exact, grad
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import numpy as np
 import pytest
 import torch
 
-from unicorn.models.build import build_model
+from unicorn.models.build import build_model, get_variant
 from unicorn.models.convert import convert_state_dict, upstream_to_ours
 from unicorn.models.layers import DropPath
 from unicorn.models.losses import unicorn_loss
@@ -118,7 +119,7 @@ def test_mask_stage_losses_and_assignments(case, loss_fixture, two_threads):
 
 def test_every_trainable_parameter_gets_a_finite_gradient():
     torch.manual_seed(0)
-    model = build_model("unicorn-lite").train()
+    model = build_model(replace(get_variant("unicorn-lite").config, embedding="deformable")).train()
     attn = model.embedding.encoder.self_attn
     with torch.no_grad():  # Deformable-DETR zero init cuts the query (pos, level embed) off the loss
         attn.sampling_offsets.weight.normal_(std=1e-3)

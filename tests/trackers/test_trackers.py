@@ -45,12 +45,14 @@ def test_mots_overlap_removal_lower_id_wins():
 
 
 def test_sot_keeps_previous_box_when_nothing_passes(model):
-    tracker = unicorn.Tracker(model, "sot", input_size=SIZE, conf_thresh=2.0)  # no score can reach 2
+    # the detection head's policy (method="head"): no score can reach 2, so the last box is held, marked lost
+    tracker = unicorn.Tracker(model, "sot", input_size=SIZE, conf_thresh=2.0, method="head")
     results = list(tracker.track(frames(), boxes=[(10, 20, 30, 40), (50, 30, 20, 20)]))
     assert [r.frame_index for r in results] == [0, 1, 2, 3]
     for r in results:
         np.testing.assert_allclose(r.boxes_xyxy, [[10, 20, 40, 60], [50, 30, 70, 50]])
         np.testing.assert_array_equal(r.track_ids, [1, 2])
+        assert r.states.tolist() == (["tracked"] * 2 if r.frame_index == 0 else ["lost"] * 2)
 
 
 def test_two_mot_trackers_never_share_ids_and_reset_restarts(model):
@@ -106,7 +108,7 @@ def test_sot_add_and_remove_targets(model):
 
 def test_vos_box_initialisation(model):
     fs = frames(3)
-    vos = unicorn.Tracker(model, "vos", input_size=SIZE, conf_thresh=2.0)  # no detection: filled boxes
+    vos = unicorn.Tracker(model, "vos", input_size=SIZE, conf_thresh=2.0, method="head")  # no detection: filled boxes
     first = vos.init(fs[0], boxes=[(10, 20, 30, 40), (90, 60, 20, 10)])
     assert first.track_ids.tolist() == [1, 2]
     assert first.masks[0].sum() == 30 * 40 and first.masks[1].sum() == 20 * 10

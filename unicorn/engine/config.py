@@ -5,6 +5,8 @@ weight decay 5e-4, 1 warm-up epoch (quadratic) then cosine to 0.1 x lr with the 
 at the minimum, EMA 0.9998 with the ramp 1 - exp(-t/2000), SOT and MOT batches alternating with
 gradient accumulation 2, multi-scale every 10 iterations, 15 epochs of 200k samples.
 
+``stage: memory`` trains only a memory embedding (``unicorn-lite``) to propagate mask labels between
+frames of real videos (:class:`~unicorn.engine.objectives.MemoryObjective`), EMA off unless asked.
 ``stage: det`` is the COCO detection pre-training (``ExpDet``). ``stage: mask`` (upstream
 stage 2) trains only ``head.controllers.*`` and ``mask_branch.*`` and turns EMA off unless the
 YAML says otherwise; :func:`resolve_train_config` fills those in.
@@ -23,9 +25,10 @@ from ..errors import UserError
 from ..models.build import get_variant
 
 TASK_IDS = {"sot": 1, "vos": 1, "mot": 2, "mots": 2}
-STAGES = ("det", "box", "mask")
-STAGE_TASKS = {"det": ("mot",), "box": ("sot", "mot"), "mask": ("vos", "mots")}
+STAGES = ("det", "box", "mask", "memory")
+STAGE_TASKS = {"det": ("mot",), "box": ("sot", "mot"), "mask": ("vos", "mots"), "memory": ("vos",)}
 MASK_STAGE_TRAINABLE = ("head.controllers.*", "mask_branch.*")
+MEMORY_STAGE_TRAINABLE = ("embedding.*",)
 
 
 @dataclass(frozen=True)
@@ -166,7 +169,7 @@ class TrainConfig:
         if not isinstance(self.model_overrides, dict):
             raise UserError(f"model_overrides must be a mapping of ModelConfig fields, got {self.model_overrides!r}")
         checks = [
-            (self.stage in STAGES, f"stage must be 'det', 'box' or 'mask', got {self.stage!r}"),
+            (self.stage in STAGES, f"stage must be 'det', 'box', 'mask' or 'memory', got {self.stage!r}"),
             (self.amp in ("auto", "bf16", "off"), f"amp must be 'auto', 'bf16' or 'off', got {self.amp!r}"),
             (self.device in ("auto", "cpu", "cuda"), f"device must be 'auto', 'cpu' or 'cuda', got {self.device!r}"),
             (all(v > 0 and v % 32 == 0 for v in self.input_size),
@@ -209,15 +212,15 @@ class TrainConfig:
 
 def resolve_train_config(cfg: TrainConfig, cuda: bool) -> TrainConfig:
     """Fill the stage- and device-dependent defaults (EMA, trainable patterns, amp, device)."""
-    ema = cfg.ema if cfg.ema is not None else cfg.stage != "mask"
-    train_only = cfg.train_only if cfg.train_only is not None else (
-        MASK_STAGE_TRAINABLE if cfg.stage == "mask" else ())
+    ema = cfg.ema if cfg.ema is not None else cfg.stage not in ("mask", "memory")
+    defaults = {"mask": MASK_STAGE_TRAINABLE, "memory": MEMORY_STAGE_TRAINABLE}
+    train_only = cfg.train_only if cfg.train_only is not None else defaults.get(cfg.stage, ())
     device = cfg.device if cfg.device != "auto" else ("cuda" if cuda else "cpu")
     if device == "cuda" and not cuda:
         raise UserError("device 'cuda' was asked for but no CUDA GPU is available; set device: cpu")
     # auto: bf16 on CUDA, except the mask stage: the dynamic mask parameters are assembled with an
     # index-put that fails under autocast (head.dynamic_params mixes bf16 and float32).
-    amp = cfg.amp if cfg.amp != "auto" else ("bf16" if device == "cuda" and cfg.stage != "mask" else "off")
+    amp = cfg.amp if cfg.amp != "auto" else ("bf16" if device == "cuda" and cfg.stage in ("det", "box") else "off")
     return replace(cfg, ema=ema, train_only=tuple(train_only), device=device, amp=amp)
 
 

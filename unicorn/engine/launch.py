@@ -18,7 +18,7 @@ from .freeze import NormModeHook, apply_freeze
 from .hooks import CheckpointHook, EMAHook, MetricsHook, PlotHook, ProgressHook, ScheduleHook, TimeLimitHook
 from .init_weights import load_initial_weights, summarize
 from .multiscale import size_for_iteration
-from .objectives import DetectionObjective
+from .objectives import DetectionObjective, MemoryObjective
 from .schedule import ModelEMA, WarmupCosineSchedule
 from .trainer import Trainer
 
@@ -76,10 +76,11 @@ def _make_trainer(cfg: TrainConfig, info: DistInfo, model: torch.nn.Module, opti
         def size_at(iteration: int) -> tuple[int, int]:
             return size_for_iteration(cfg.input_size, cfg.multiscale_range, cfg.multiscale_interval, iteration,
                                       cfg.seed)
-    loss_kwargs = {} if cfg.stage == "det" else {"mot_weight": cfg.mot_weight, "mhs": cfg.mhs,
-                                                 "mhs_weight": cfg.mhs_weight}
+    loss_kwargs = {} if cfg.stage in ("det", "memory") else {"mot_weight": cfg.mot_weight, "mhs": cfg.mhs,
+                                                             "mhs_weight": cfg.mhs_weight}
     return Trainer(model, optimizer, stream, info, grad_accum=cfg.grad_accum, loss_kwargs=loss_kwargs,
-                   use_masks=cfg.stage == "mask", bf16=cfg.amp == "bf16", size_at=size_at, grad_clip=cfg.grad_clip)
+                   use_masks=cfg.stage in ("mask", "memory"), bf16=cfg.amp == "bf16", size_at=size_at,
+                   grad_clip=cfg.grad_clip)
 
 
 def _train(cfg: TrainConfig, info: DistInfo, resume: bool, max_steps: int | None) -> Path:
@@ -94,7 +95,7 @@ def _train(cfg: TrainConfig, info: DistInfo, resume: bool, max_steps: int | None
     seed_everything(cfg.seed)  # the same initial weights on every rank
     model, trainable = prepare_model(cfg, info)
     ema = ModelEMA(model, cfg.ema_decay, cfg.ema_ramp) if cfg.ema else None
-    objective = DetectionObjective(model) if cfg.stage == "det" else model
+    objective = {"det": DetectionObjective, "memory": MemoryObjective}.get(cfg.stage, lambda m: m)(model)
     ddp_model = wrap_ddp(objective, info)
     params = [p for p in model.parameters() if p.requires_grad]
     optimizer = torch.optim.AdamW(params, lr=cfg.world_lr(info.world_size), weight_decay=cfg.weight_decay)

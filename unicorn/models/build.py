@@ -13,6 +13,7 @@ from .backbones.efficientnet_lite import load_imagenet_weights
 from .heads.detection import UnicornHead
 from .heads.mask import NUM_DYNAMIC_PARAMS, MaskBranch
 from .interaction.embedding import UnifiedEmbedding
+from .interaction.memory import MemoryEmbedding
 from .necks.pafpn import PAFPN
 from .unicorn import Unicorn
 
@@ -56,12 +57,11 @@ class Variant:
 
 
 _TINY = ModelConfig()
-# unicorn-lite's SOT/VOS settings (see SOTConfig). Trained only on generated videos, it confuses
-# look-alikes away from the target, proposes parts of targets larger than it was trained on, and
-# scores real objects low; so it prefers candidates near the previous box, shrinks videos whose target
-# is large, and holds the last box/mask when nothing scores 0.02. Chosen among 5 settings on the
-# DAVIS / MOT17-mini clips of docs/unicorn-lite/README.md (which therefore are not held-out numbers).
-LITE_SOT_DEFAULTS = {"motion_sigma": 0.5, "scale_penalty": 0.5, "max_target_size": 0.5, "min_score": 0.02}
+# unicorn-lite's SOT/VOS settings (see SOTConfig): its answer is the target prior itself, labels
+# propagated from a memory of the prompt frame and recent frames through its memory embedding (its
+# detection head is not trained). The propagation settings are SOTConfig's defaults, chosen on the
+# validation clips of unicorn/data/train_sets/real_clips.py (never on evaluation data).
+LITE_SOT_DEFAULTS = {"method": "propagation"}
 _R50 = replace(_TINY, backbone="resnet50")
 _LARGE = replace(_TINY, backbone="convnext_large")
 _HF = "https://huggingface.co/NimaBoscarino/{}"
@@ -110,7 +110,7 @@ def _variants() -> dict[str, Variant]:
             backbone="efficientnet_lite0", neck_depth=0.33, neck_channels=(64, 128, 256), norm="bn",
             num_classes=80, class_names=COCO_CLASSES,
             head_width=96, head_blocks=1, head_convs=2, interaction_dim=128, ffn_dim=512, embed_dim=64,
-            mask_branch_channels=64, input_size=(320, 512), pretrained_backbone=True),
+            mask_branch_channels=64, input_size=(320, 512), pretrained_backbone=True, embedding="memory"),
             "EfficientNet-Lite0, CPU-sized, 320x512 (the offline default)", "bundled",
             mot_detector="nanodet-g", sot_defaults=LITE_SOT_DEFAULTS),
     ]
@@ -168,7 +168,9 @@ def build_model(cfg: ModelConfig | str) -> Unicorn:
                        n_convs=cfg.head_convs, with_sot=cfg.with_embedding,
                        num_dynamic_params=NUM_DYNAMIC_PARAMS if cfg.with_masks else 0, norm=cfg.norm)
     embedding = None
-    if cfg.with_embedding:
+    if cfg.with_embedding and cfg.embedding == "memory":
+        embedding = MemoryEmbedding(backbone.out_channels[0], c4_channels, dim=cfg.embed_dim)
+    elif cfg.with_embedding:
         embedding = UnifiedEmbedding(c4_channels, dim=cfg.interaction_dim, embed_dim=cfg.embed_dim,
                                      ffn_dim=cfg.ffn_dim)
     mask_branch = MaskBranch(channels, cfg.mask_branch_channels, norm=cfg.norm) if cfg.with_masks else None

@@ -24,6 +24,7 @@ from ..config import ModelConfig
 from .heads.detection import TASK_MOT, TASK_SOT, HeadOutput, UnicornHead, decode_outputs
 from .heads.mask import MaskBranch, convex_upsample, dynamic_mask_logits
 from .interaction.embedding import FrameTokens, UnifiedEmbedding
+from .interaction.memory import MemoryEmbedding
 from .interaction.prior import multiscale_priors, propagate_prior, propagate_prior_fp16
 from .layers import aligned_bilinear
 
@@ -38,11 +39,13 @@ class FrameFeatures:
         fpn: [P3, P4, P5] neck outputs.
         c4: (B, C4, H/16, W/16) raw backbone stride-16 feature.
         tokens: interaction tokens of ``c4`` (filled lazily by :meth:`Unicorn.tokens`).
+        c3: (B, C3, H/8, W/8) raw backbone stride-8 feature (kept for a memory embedding).
     """
 
     fpn: list[torch.Tensor]
     c4: torch.Tensor
     tokens: FrameTokens | None = None
+    c3: torch.Tensor | None = None
 
 
 class Unicorn(nn.Module):
@@ -62,7 +65,7 @@ class Unicorn(nn.Module):
     """
 
     def __init__(self, backbone: nn.Module, neck: nn.Module, head: UnicornHead,
-                 embedding: UnifiedEmbedding | None = None, mask_branch: MaskBranch | None = None,
+                 embedding: UnifiedEmbedding | MemoryEmbedding | None = None, mask_branch: MaskBranch | None = None,
                  config: ModelConfig | None = None) -> None:
         super().__init__()
         self.backbone = backbone
@@ -92,23 +95,41 @@ class Unicorn(nn.Module):
     def extract_features(self, images: torch.Tensor) -> FrameFeatures:
         """Args: images: (B, 3, H, W) BGR 0..255, H and W multiples of 32."""
         c3, c4, c5 = self.backbone(images)
-        return FrameFeatures(self.neck([c3, c4, c5]), c4)
+        return FrameFeatures(self.neck([c3, c4, c5]), c4, c3=c3 if self.has_memory_embedding else None)
 
-    def tokens(self, feats: FrameFeatures) -> FrameTokens:
-        """Interaction tokens of a frame (computed once, then cached on ``feats``)."""
+    @property
+    def has_memory_embedding(self) -> bool:
+        """True when the embedding embeds each frame on its own (``ModelConfig.embedding="memory"``)."""
+        return isinstance(self.embedding, MemoryEmbedding)
+
+    def tokens(self, feats: FrameFeatures) -> FrameTokens | None:
+        """Interaction tokens of a frame (computed once, then cached on ``feats``; None for a memory
+        embedding, which needs none)."""
         if self.embedding is None:
             raise ValueError("this variant is a plain detector without the unified embedding")
+        if self.has_memory_embedding:
+            return None  # nothing to prepare: a memory embedding embeds each frame on its own
         if feats.tokens is None:
             feats.tokens = self.embedding.tokens(feats.c4)
         return feats.tokens
 
+    def _memory_embed(self, feats: FrameFeatures) -> torch.Tensor:
+        """A memory embedding scaled so that the prior's softmax (scale 1) runs at its temperature."""
+        if feats.c3 is None:
+            raise ValueError("a memory embedding needs the frame's C3; use extract_features")
+        return self.embedding(feats.c3, feats.c4) * (-0.5 * self.embedding.log_temperature).exp()
+
     def interact(self, ref: FrameFeatures, cur: FrameFeatures) -> tuple[torch.Tensor, torch.Tensor]:
         """Joint interaction of two frames. Returns (E_ref, E_cur), each (B, 128, H/8, W/8)."""
+        if self.has_memory_embedding:
+            return self._memory_embed(ref), self._memory_embed(cur)
         f_ref, f_cur = self.embedding.interact(self.tokens(ref), self.tokens(cur))
         return self.embedding.embed(f_ref), self.embedding.embed(f_cur)
 
     def embed_current(self, ref: FrameFeatures, cur: FrameFeatures) -> torch.Tensor:
         """Only the current frame's embedding (ID features need nothing else). (B, 128, H/8, W/8)."""
+        if self.has_memory_embedding:
+            return self._memory_embed(cur)
         _, f_cur = self.embedding.interact(self.tokens(ref), self.tokens(cur))
         return self.embedding.embed(f_cur)
 

@@ -47,6 +47,8 @@ class MOTConfig:
         min_score: detections at or below this score are dropped before embedding matching (0.1).
         classes: class ids to track (None = all classes of the model).
         mask_thresh: probability above which a pixel belongs to a mask (MOTS; 0.3).
+        mask_topk: MOTS with a memory-embedding model and a box detector: neighbours each pixel of a box
+            reads its object / background label from (:func:`~unicorn.trackers.propagation.box_prior`).
         bytetrack: ByteTrack thresholds (with the NanoDet-g detector, untouched defaults become
             ``ByteTrackConfig.nanodet()``).
         embedding: embedding-matcher thresholds.
@@ -60,6 +62,7 @@ class MOTConfig:
     classes: tuple[int, ...] | None = None
     detector_size: int = 608
     mask_thresh: float = 0.3
+    mask_topk: int = 10
     bytetrack: ByteTrackConfig = field(default_factory=ByteTrackConfig.mot17)
     embedding: EmbeddingMatcherConfig = field(default_factory=EmbeddingMatcherConfig.mot17)
 
@@ -76,10 +79,12 @@ class MOTConfig:
 def resolve_detector(name: str, model: Unicorn, segment: bool = False) -> str:
     """``"model"`` or ``"nanodet-g"`` for a :attr:`MOTConfig.detector` value (``"auto"``: the variant's choice).
 
-    MOTS needs the model's own detections, so ``"auto"`` means ``"model"`` there.
+    MOTS needs masks: ``"auto"`` means ``"model"`` there (its mask head), except for a model with a memory
+    embedding (``unicorn-lite``), whose masks come from its embedding inside each detected box
+    (:func:`~unicorn.trackers.propagation.box_prior`), so any detector serves.
     """
     if name == "auto":
-        return "model" if segment else mot_detector_of(model)
+        return mot_detector_of(model) if not segment or model.has_memory_embedding else "model"
     return name
 
 
@@ -151,9 +156,9 @@ class MOTTracker(BaseTracker):
             self.task = "mots"
             if not model.has_masks:
                 raise UserError("MOTS needs a model with a mask head (a *_mask variant or unicorn-lite)")
-            if kind == "own":
+            if kind == "own" and not model.has_memory_embedding:
                 raise UserError("MOTS needs the model's own detections (their masks); drop --detections")
-            if kind != "model":
+            if kind not in ("model", "own") and not model.has_memory_embedding:
                 raise UserError(f"MOTS needs the model's own detections (their masks); detector {kind!r} has no "
                                 "masks, use detector 'model' (or 'auto')")
         if cfg.association == "embedding" and model.embedding is None:
@@ -173,6 +178,9 @@ class MOTTracker(BaseTracker):
             self.detector = detector
         self.detector_name = kind
         self.reset()
+
+    def _box_masks(self, f, boxes_xyxy: np.ndarray) -> np.ndarray:
+        return _box_masks_impl(self, f, boxes_xyxy)
 
     def reset(self) -> None:
         super().reset()
@@ -195,7 +203,8 @@ class MOTTracker(BaseTracker):
         needs_network = self.detector is None or cfg.association == "embedding" or self.segment
         with torch.inference_mode():
             f = self.preprocess(frame) if needs_network else None
-            cur = self.features(f) if f is not None else None
+            box_masks = self.segment and self.detector is not None  # MOTS masks from the embedding alone
+            cur = self.features(f) if f is not None and not (box_masks and cfg.association == "bytetrack") else None
             head_out = idx = locations = boxes_in = None
             if self.detector is None:
                 head_out = self.model.detect(cur, None, "mot")
@@ -227,7 +236,12 @@ class MOTTracker(BaseTracker):
             else:
                 tracks = self._assoc.update(boxes[sel], scores[sel], classes[sel])
             masks = None
-            if self.segment:
+            if self.segment and self.detector is not None:  # masks from the memory embedding, inside each box
+                masks = self._box_masks(f, tracks.boxes_xyxy)
+                keep = masks.any(axis=(1, 2))
+                masks = masks[keep]
+                tracks = Tracks(*(getattr(tracks, f.name)[keep] for f in fields(Tracks)))
+            elif self.segment:
                 masks = np.zeros((len(tracks), *f.size), bool)
                 if len(tracks):
                     rows = torch.from_numpy(sel[tracks.detection_indices]).to(self.device)
@@ -240,6 +254,26 @@ class MOTTracker(BaseTracker):
                     tracks = Tracks(*(getattr(tracks, f.name)[keep] for f in fields(Tracks)))
         return FrameResult(self.frame_index, size, tracks.track_ids, tracks.boxes_xyxy, tracks.scores,
                            tracks.class_ids, masks)
+
+
+def _box_masks_impl(tracker: MOTTracker, f, boxes_xyxy: np.ndarray) -> np.ndarray:
+    """(N, H, W) disjoint masks of the tracked boxes from the memory embedding (MOTS with a box detector)."""
+    from .propagation import box_prior
+
+    h0, w0 = f.size
+    if len(boxes_xyxy) == 0:
+        return np.zeros((0, h0, w0), bool)
+    model = tracker.model
+    c3, c4, _ = model.backbone(f.image)
+    emb = model.embedding(c3, c4)[0]
+    probs = box_prior(emb, np.asarray(boxes_xyxy, np.float64) * f.r, tracker.config.mask_topk)
+    h, w = probs.shape[-2:]
+    up = torch.nn.functional.interpolate(probs[None], size=(h * 8, w * 8), mode="bilinear", align_corners=False)
+    up = up[..., :round(h0 * f.r), :round(w0 * f.r)]
+    up = torch.nn.functional.interpolate(up, size=(h0, w0), mode="bilinear", align_corners=False)[0]
+    masks = up.cpu().numpy() > 0.5
+    order = np.argsort(-np.asarray([(b[2] - b[0]) * (b[3] - b[1]) for b in boxes_xyxy]))
+    return remove_overlaps(masks, np.argsort(order))  # nearer (larger) boxes win shared pixels
 
 
 def _rows(table_rows: np.ndarray | None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -35,6 +35,21 @@ class SOTConfig:
         max_target_size: 0 (upstream: frames always fill the input). Otherwise, when the largest target
             prompted at ``init`` is longer than this fraction of the input's shorter side, the whole
             video is shrunk inside the input until it is not (for a network trained on smaller objects).
+        method: ``"head"`` (upstream: the propagated prior feeds the detection head, whose top box or
+            mask is the answer) or ``"propagation"`` (the answer is the propagated label map itself,
+            read from a memory of the prompt frame and recent frames: :mod:`unicorn.trackers.propagation`).
+        features: with ``"propagation"``: ``"trained"`` (the model's embedding) or ``"imagenet"`` (the
+            frozen backbone's own normalised features: the training-free baseline).
+        topk: with ``"propagation"``: memory pixels each pixel reads its label from.
+        memory_frames: with ``"propagation"``: recent frames kept besides the prompt frames.
+        memory_radius: with ``"propagation"``: recent frames are read within this many stride-8 cells.
+        lost_score: with ``"propagation"``: a target whose score (mean probability of its pixels, times
+            its area against its recent area, capped at 1) falls below this is ``lost`` (its last box is
+            kept and marked, never reported as tracked); below twice this it is ``uncertain``.
+        search_size: with ``"propagation"``, SOT: side in pixels of the square search region fed to the
+            network (a multiple of 32).
+        search_context: with ``"propagation"``, SOT: the search region spans this many times the target's
+            size (0: no search region, whole frames at the model's input size).
     """
 
     conf_thresh: float = 0.001
@@ -44,8 +59,31 @@ class SOTConfig:
     scale_penalty: float = 0.0
     min_score: float = 0.0
     max_target_size: float = 0.0
+    method: str = "head"
+    features: str = "trained"
+    topk: int = 10
+    memory_frames: int = 5
+    memory_radius: float = 12.0
+    lost_score: float = 0.1
+    search_size: int = 256
+    search_context: float = 4.0
 
     def __post_init__(self) -> None:
+        if self.method not in ("head", "propagation"):
+            raise UserError(f"method must be 'head' or 'propagation', got {self.method!r}")
+        if self.features not in ("trained", "imagenet"):
+            raise UserError(f"features must be 'trained' or 'imagenet', got {self.features!r}")
+        if not isinstance(self.topk, int) or self.topk < 1 or not isinstance(self.memory_frames, int) \
+                or self.memory_frames < 0:
+            raise UserError(f"topk must be an integer >= 1 and memory_frames an integer >= 0; got topk={self.topk!r}, "
+                            f"memory_frames={self.memory_frames!r}")
+        if not isinstance(self.search_size, int) or self.search_size < 64 or self.search_size % 32 \
+                or not self.search_context >= 0:
+            raise UserError(f"search_size must be a multiple of 32 >= 64 and search_context >= 0; got "
+                            f"{self.search_size!r}, {self.search_context!r}")
+        if not self.memory_radius >= 0 or not 0 <= self.lost_score < 0.5:
+            raise UserError(f"memory_radius must be >= 0 and lost_score within [0, 0.5); got "
+                            f"{self.memory_radius!r}, {self.lost_score!r}")
         if self.max_target_size < 0:
             raise UserError(f"max_target_size must be >= 0, got {self.max_target_size}")
         if self.motion_sigma < 0 or self.scale_penalty < 0 or not 0 <= self.min_score <= 1:
@@ -130,6 +168,7 @@ class SOTTracker(BaseTracker):
         self._refs: list[_Reference] = []
         self._boxes: dict[int, np.ndarray] = {}  # last xyxy per target, original pixels
         self._scores: dict[int, float] = {}
+        self._states: dict[int, str] = {}  # "lost" while the previous box is held
 
     @property
     def object_ids(self) -> list[int]:
@@ -167,6 +206,7 @@ class SOTTracker(BaseTracker):
         for i in drop:
             self._boxes.pop(i, None)
             self._scores.pop(i, None)
+            self._states.pop(i, None)
 
     def _check_new(self, frame: np.ndarray, boxes, ids) -> tuple[np.ndarray, list[int]]:
         xywh = check_boxes_xywh(boxes, check_frame(frame).shape[:2])
@@ -205,9 +245,12 @@ class SOTTracker(BaseTracker):
                 _, decoded, _ = self.detect_targets(ref.feats, cur, ref.maps, cfg.upstream_fp16)
                 for k, target in enumerate(ref.ids):
                     best, boxes, scores, _ = select_target(decoded[k], f.r, self.input_size, self._boxes[target], cfg)
-                    if best is not None:  # upstream: top-1; otherwise keep the previous box
+                    if best is not None:  # upstream: top-1; otherwise keep the previous box, marked lost
                         self._boxes[target] = boxes[best]
                         self._scores[target] = float(scores[best])
+                    else:
+                        self._scores[target] = 0.0
+                    self._states[target] = "tracked" if best is not None else "lost"
         self.frame_index += 1
         return self._result(f.size)
 
@@ -215,5 +258,6 @@ class SOTTracker(BaseTracker):
         ids = self.object_ids
         boxes = np.array([self._boxes[i] for i in ids], np.float32).reshape(-1, 4)
         scores = np.array([self._scores[i] for i in ids], np.float32)
+        states = np.array([self._states.get(i, "tracked") for i in ids], object)
         return FrameResult(self.frame_index, size, np.array(ids, np.int64), boxes, scores,
-                           np.zeros(len(ids), np.int64))
+                           np.zeros(len(ids), np.int64), states=states)

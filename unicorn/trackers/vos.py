@@ -207,7 +207,7 @@ class VOSTracker(BaseTracker):
                 for k, obj_id in enumerate(ref.object_ids):
                     best, _, scores, idx = select_target(decoded[k], f.r, self.input_size,
                                                          self._last_box.get(obj_id), cfg)
-                    if best is None:
+                    if best is None:  # nothing found: the object is lost (its last mask held, or none)
                         self._last_score[obj_id] = 0.0
                         if cfg.min_score > 0 and obj_id in self._last_mask:  # gated: hold the last mask
                             probs[obj_ids.index(obj_id)] = np.where(self._last_mask[obj_id], HELD_PROB, 0.0)
@@ -230,5 +230,6 @@ class VOSTracker(BaseTracker):
                 self._last_box[obj_id] = box
                 self._last_mask[obj_id] = mask
         scores = np.array([self._last_score[i] for i in obj_ids], np.float32)
+        states = np.array(["tracked" if self._last_score[i] > 0 else "lost" for i in obj_ids], object)
         return FrameResult(self.frame_index, size, np.array(obj_ids, np.int64), boxes, scores,
-                           np.zeros(len(obj_ids), np.int64), masks)
+                           np.zeros(len(obj_ids), np.int64), masks, states)

@@ -13,6 +13,7 @@ from unicorn.data.train_sets.base import FrameLabels, LabelMapVideo, TableVideo,
 from unicorn.data.train_sets.bdd100k import BDDBoxTrack, BDDDet, BDDInsSeg, BDDSegTrack
 from unicorn.data.train_sets.coco import COCOTrain
 from unicorn.data.train_sets.pedestrians import ETHZ, CityPersons, CrowdHuman, JDEImages, MOT17Train
+from unicorn.data.train_sets.real_clips import RealVOSClips
 from unicorn.data.train_sets.segmentation import DAVISTrain, MOTS20Train, Saliency, YouTubeVOSTrain
 from unicorn.data.train_sets.sot import GOT10kTrain, LaSOTTrain, TrackingNetTrain
 from unicorn.errors import UserError
@@ -32,6 +33,7 @@ TRAIN_SETS: dict[str, Callable[..., TrainSet]] = {
     "bdd100k-ins-seg": BDDInsSeg,
     "bdd100k-seg-track": BDDSegTrack,
     "davis2017": DAVISTrain,
+    "real-vos": RealVOSClips,
     "youtube-vos": YouTubeVOSTrain,
     "mots20": MOTS20Train,
     "saliency": Saliency,
@@ -52,5 +54,5 @@ def open_train_set(name: str, root: str | Path | None = None, **kwargs) -> Train
 
 __all__ = ["BDDBoxTrack", "BDDDet", "BDDInsSeg", "BDDSegTrack", "COCOTrain", "CityPersons", "CrowdHuman", "DAVISTrain",
            "ETHZ", "FrameLabels", "GOT10kTrain", "JDEImages", "LaSOTTrain", "LabelMapVideo", "MOT17Train",
-           "MOTS20Train", "Saliency", "TRAIN_SETS", "TableVideo", "TrackingNetTrain", "TrainSet", "Video",
-           "YouTubeVOSTrain", "open_train_set"]
+           "MOTS20Train", "RealVOSClips", "Saliency", "TRAIN_SETS", "TableVideo", "TrackingNetTrain", "TrainSet",
+           "Video", "YouTubeVOSTrain", "open_train_set"]

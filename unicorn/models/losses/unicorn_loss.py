@@ -121,7 +121,7 @@ def vos_loss(model: Unicorn, embed_ref: torch.Tensor, embed_cur: torch.Tensor, c
         cur_boxes = labels[b, 1, rows_cur, 1:5]
         ref_maps = box_maps(labels[b, 0, rows_ref, 1:5], image_hw).transpose(0, 1)  # (1, K, h, w)
         priors = [p.transpose(0, 1) for p in model.propagate(embed_ref[b:b + 1], embed_cur[b:b + 1], ref_maps)]
-        feats_b = FrameFeatures([p[b:b + 1] for p in cur.fpn], cur.c4[b:b + 1])
+        feats_b = _rows(cur, slice(b, b + 1))
         head_out = model.detect(feats_b, priors, TASK_SOT)  # one pass of the head per object
         mask_outputs = model.segment(feats_b)
         cur_maps = box_maps(cur_boxes, image_hw)
@@ -173,6 +173,11 @@ def mhs_labels(labels: torch.Tensor) -> torch.Tensor:
             out[b, 0, 0, 1:6] = labels[b, 0, match[0], 1:6]
             out[b, 1, 0, 1:6] = labels[b, 1, match[1], 1:6]
     return out
+
+
+def _rows(feats: FrameFeatures, sel) -> FrameFeatures:
+    """The samples ``sel`` (a slice or a boolean mask) of batched frame features."""
+    return FrameFeatures([p[sel] for p in feats.fpn], feats.c4[sel], c3=None if feats.c3 is None else feats.c3[sel])
 
 
 def _check_inputs(images: torch.Tensor, labels: torch.Tensor, task_ids: torch.Tensor,
@@ -252,8 +257,7 @@ def unicorn_loss(model: Unicorn, images: torch.Tensor, labels: torch.Tensor, tas
     b, _, _, h, w = images.shape
     image_hw = (h, w)
     both = model.extract_features(images.transpose(0, 1).reshape(2 * b, 3, h, w))  # [all refs, all curs]
-    ref = FrameFeatures([p[:b] for p in both.fpn], both.c4[:b])
-    cur = FrameFeatures([p[b:] for p in both.fpn], both.c4[b:])
+    ref, cur = _rows(both, slice(0, b)), _rows(both, slice(b, 2 * b))
     embed_ref, embed_cur = model.interact(ref, cur)
     is_sot, is_mot = task_ids == TASK_ID_SOT, task_ids == TASK_ID_MOT
     n_sot, n_mot = int(is_sot.sum()), int(is_mot.sum())
@@ -262,7 +266,7 @@ def unicorn_loss(model: Unicorn, images: torch.Tensor, labels: torch.Tensor, tas
     aux = embed_cur.new_zeros(())
 
     def subset(sel: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, FrameFeatures]:
-        return embed_ref[sel], embed_cur[sel], FrameFeatures([p[sel] for p in cur.fpn], cur.c4[sel])
+        return embed_ref[sel], embed_cur[sel], _rows(cur, sel)
 
     if n_sot:
         e_ref, e_cur, feats = subset(is_sot)

@@ -1,0 +1,275 @@
+"""SOT in a search region: each target is tracked in a square crop around its last box, scaled so
+the target spans a fixed number of stride-8 cells whatever its size in the frame.
+
+A small target (a pedestrian 60 pixels tall in a 1080p frame is 2 cells of a full-frame 320x512 input)
+is enlarged until it holds enough cells to be told apart from its neighbours; a large one is shrunk.
+The memory keeps each remembered cell's position in frame pixels, so recent frames are still read only
+near a pixel although every crop has its own scale and place. A lost target is searched for in a
+growing region until it is found again or the region holds the whole frame.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import cv2
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from ..errors import UserError
+from ..models.interaction.memory import normalized_features, propagate_labels
+from ..models.unicorn import Unicorn
+from ..types import FrameResult
+from .base import BaseTracker, check_boxes_xywh, check_frame, mask_boxes_xyxy
+from .memory import kept_cells
+from .propagation import box_prior
+from .sot import SOTConfig
+
+PAD_VALUE = 114
+
+
+@dataclass
+class Crop:
+    """A square search region: input pixel = (frame pixel - origin) * scale."""
+
+    scale: float
+    origin: np.ndarray  # (x0, y0) frame pixels
+    side: int  # input pixels
+
+    def image(self, frame: np.ndarray) -> np.ndarray:
+        """(side, side, 3) uint8 crop of a BGR frame (outside the frame: grey)."""
+        s, (x0, y0) = self.scale, self.origin
+        warp = np.array([[s, 0, -s * x0], [0, s, -s * y0]], np.float64)
+        return cv2.warpAffine(frame, warp, (self.side, self.side), flags=cv2.INTER_LINEAR,
+                              borderMode=cv2.BORDER_CONSTANT, borderValue=(PAD_VALUE,) * 3)
+
+    def to_input(self, boxes_xyxy: np.ndarray) -> np.ndarray:
+        return (np.asarray(boxes_xyxy, np.float64) - np.tile(self.origin, 2)) * self.scale
+
+    def to_frame(self, boxes_xyxy: np.ndarray) -> np.ndarray:
+        return np.asarray(boxes_xyxy, np.float64) / self.scale + np.tile(self.origin, 2)
+
+    def cell_positions(self, grid: tuple[int, int]) -> torch.Tensor:
+        """(h*w, 2) frame-pixel centres of the crop's stride-8 cells."""
+        h, w = grid
+        ys, xs = np.mgrid[:h, :w]
+        pos = np.stack([(xs.ravel() + 0.5) * 8 / self.scale + self.origin[0],
+                        (ys.ravel() + 0.5) * 8 / self.scale + self.origin[1]], 1)
+        return torch.from_numpy(pos).float()
+
+
+def search_crop(box_xyxy: np.ndarray, frame_hw: tuple[int, int], side: int, context: float,
+                max_zoom: float = 4.0) -> Crop:
+    """The crop centred on a box whose side is ``context`` x the box's geometric mean size.
+
+    It is never more enlarged than ``max_zoom`` and never wider than needed to hold the whole frame
+    (then it is centred on the frame).
+    """
+    x1, y1, x2, y2 = np.asarray(box_xyxy, np.float64)
+    size = max(np.sqrt(max(x2 - x1, 1.0) * max(y2 - y1, 1.0)), 1.0)
+    h0, w0 = frame_hw
+    whole = side / max(h0, w0)  # the scale that holds the whole frame
+    scale = min(max(side / (context * size), whole), max_zoom)
+    centre = np.array([(x1 + x2) / 2, (y1 + y2) / 2])
+    if scale <= whole + 1e-9:
+        centre = np.array([w0 / 2, h0 / 2])
+    return Crop(scale, centre - side / (2 * scale), side)
+
+
+@dataclass
+class _Cells:
+    keys: torch.Tensor  # (C, n)
+    labels: torch.Tensor  # (2, n): background, target
+    pos: torch.Tensor  # (n, 2) frame pixels
+
+
+@dataclass
+class SearchTarget:
+    """One SOT target's memory: its prompt cells and those of its recent frames (with frame positions)."""
+
+    prompt: _Cells | None = None
+    recent: list[_Cells] = field(default_factory=list)
+
+    def remember(self, emb: torch.Tensor, labels: torch.Tensor, crop: Crop, prompt: bool, keep: int) -> None:
+        """Store a crop's (C, h, w) embedding and (2, h, w) labels."""
+        cells = kept_cells(labels)
+        pos = crop.cell_positions(tuple(emb.shape[-2:])).to(emb.device)
+        entry = _Cells(emb.flatten(1)[:, cells], labels.flatten(1)[:, cells], pos[cells])
+        if prompt:
+            self.prompt = entry
+        elif keep > 0:
+            self.recent = (self.recent + [entry])[-keep:]
+
+    def read(self, emb: torch.Tensor, crop: Crop, topk: int, temperature: float, radius_cells: float) -> torch.Tensor:
+        """(2, h, w) labels of a crop; recent cells are read within ``radius_cells`` cells of this crop."""
+        grid = tuple(emb.shape[-2:])
+        entries = [self.prompt] + self.recent
+        keys = torch.cat([e.keys for e in entries], 1)
+        labels = torch.cat([e.labels for e in entries], 1)
+        bias = None
+        if self.recent and radius_cells > 0:
+            pos = crop.cell_positions(grid).to(emb.device)
+            near = torch.cdist(pos, torch.cat([e.pos for e in self.recent])) <= radius_cells * 8 / crop.scale
+            far = torch.zeros(near.shape, device=emb.device).masked_fill_(~near, float("-inf"))
+            bias = torch.cat([far.new_zeros((far.shape[0], self.prompt.keys.shape[1])), far], 1)
+        out = propagate_labels(emb.flatten(1), keys, labels, topk, temperature, bias=bias)
+        return out.view(2, *grid)
+
+
+def region_box(labels: torch.Tensor, crop: Crop) -> np.ndarray | None:
+    """Frame-pixel xyxy box of the crop pixels where the target wins over the background, or None."""
+    h, w = labels.shape[-2:]
+    up = F.interpolate(labels[None], size=(h * 8, w * 8), mode="bilinear", align_corners=False)[0]
+    mask = main_blobs((up[1] > up[0]).cpu().numpy())
+    return None if mask is None else crop.to_frame(mask_boxes_xyxy(mask[None])[0])
+
+
+def main_blobs(mask: np.ndarray, fraction: float = 0.2) -> np.ndarray | None:
+    """The largest connected blob of a bool mask and every blob at least ``fraction`` of it (None: empty)."""
+    if not mask.any():
+        return None
+    n, comp, stats, _ = cv2.connectedComponentsWithStats(mask.astype(np.uint8), connectivity=8)
+    if n <= 2:
+        return mask
+    areas = stats[1:, cv2.CC_STAT_AREA]
+    return np.isin(comp, 1 + np.flatnonzero(areas >= fraction * areas.max()))
+
+
+class SearchSOTTracker(BaseTracker):
+    """SOT by label propagation in a search region around each target (``method="propagation"`` with
+    ``search_context`` > 0; see the module docstring).
+
+    Args:
+        model: the network (its backbone; its memory embedding with ``features="trained"``).
+        config: settings (``SOTConfig``: ``search_size``, ``search_context``, ``topk``, ``memory_frames``,
+            ``memory_radius``, ``lost_score``).
+        input_size: unused (the search region has its own size); kept for the common signature.
+    """
+
+    task = "sot"
+
+    def __init__(self, model: Unicorn, config: SOTConfig, input_size: tuple[int, int] | None = None) -> None:
+        super().__init__(model, input_size)
+        self.config = config
+        if config.features == "trained" and not model.has_memory_embedding:
+            raise UserError("method='propagation' with features='trained' needs a model with a memory embedding "
+                            "(unicorn-lite); use features='imagenet' for this model")
+        self.reset()
+
+    def reset(self) -> None:
+        super().reset()
+        trained = self.config.features == "trained"
+        self.temperature = self.model.embedding.temperature if trained else 0.05
+        self._targets: dict[int, SearchTarget] = {}
+        self._boxes: dict[int, np.ndarray] = {}
+        self._scores: dict[int, float] = {}
+        self._states: dict[int, str] = {}
+        self._area: dict[int, float] = {}  # recent target area in frame pixels (for the score)
+        self._pad: dict[int, np.ndarray] = {}  # prompt box - region box, in region sizes
+        self._misses: dict[int, int] = {}  # frames since the target was last found
+        self._size: tuple[int, int] | None = None
+
+    @property
+    def object_ids(self) -> list[int]:
+        return sorted(self._targets)
+
+    def _embed(self, frame: np.ndarray, crop: Crop) -> torch.Tensor:
+        image = torch.from_numpy(crop.image(frame))[None].to(self.device)
+        image = image.permute(0, 3, 1, 2).float().contiguous(memory_format=torch.channels_last)
+        c3, c4, _ = self.model.backbone(image)
+        emb = self.model.embedding(c3, c4) if self.config.features == "trained" else normalized_features(c3, c4)
+        return emb[0].contiguous()
+
+    def _crop(self, frame_hw: tuple[int, int], box: np.ndarray, misses: int = 0) -> Crop:
+        context = self.config.search_context * 2 ** min(misses, 4)  # a lost target: look wider each frame
+        return search_crop(box, frame_hw, self.config.search_size, context)
+
+    def init(self, frame: np.ndarray, boxes, ids=None) -> FrameResult:
+        """Start a video from boxes (x, y, w, h each) on its first frame."""
+        self.reset()
+        self.frame_index = 0
+        return self._add(frame, boxes, ids)
+
+    def add_objects(self, frame: np.ndarray, boxes, ids=None) -> FrameResult:
+        """Track the existing targets into ``frame`` and add new ones prompted on it."""
+        self._require_init()
+        self._check(frame, boxes, ids)
+        self.step(frame)
+        return self._add(frame, boxes, ids)
+
+    def remove_objects(self, ids) -> None:
+        """Stop tracking these target ids."""
+        for i in (int(v) for v in np.atleast_1d(ids).tolist()):
+            for d in (self._targets, self._boxes, self._scores, self._states, self._area, self._pad, self._misses):
+                d.pop(i, None)
+
+    def _check(self, frame: np.ndarray, boxes, ids) -> tuple[np.ndarray, list[int]]:
+        xywh = check_boxes_xywh(boxes, check_frame(frame).shape[:2])
+        start = max(self._targets, default=0) + 1
+        ids = list(range(start, start + len(xywh))) if ids is None else [int(i) for i in np.atleast_1d(ids)]
+        if len(ids) != len(xywh):
+            raise UserError(f"{len(ids)} ids given for {len(xywh)} boxes")
+        clash = sorted(set(ids) & set(self._targets))
+        if clash:
+            raise UserError(f"target ids {clash} are already tracked; remove them first or use new ids")
+        return xywh, ids
+
+    def _add(self, frame: np.ndarray, boxes, ids) -> FrameResult:
+        xywh, ids = self._check(frame, boxes, ids)
+        self._size = frame.shape[:2]
+        with torch.inference_mode():
+            for box, i in zip(np.concatenate([xywh[:, :2], xywh[:, :2] + xywh[:, 2:]], 1), ids):
+                crop = self._crop(self._size, box)
+                emb = self._embed(frame, crop)
+                fg = box_prior(emb, crop.to_input(box[None]), self.config.topk)
+                labels = torch.cat([1 - fg, fg])
+                target = SearchTarget()
+                target.remember(emb, labels, crop, prompt=True, keep=self.config.memory_frames)
+                region = region_box(labels, crop)
+                size = np.maximum(region[2:] - region[:2], 1.0) if region is not None else None
+                self._pad[i] = np.zeros(4) if region is None else (box - region) / np.r_[size, size]
+                self._targets[i], self._boxes[i], self._scores[i], self._states[i] = target, box, 1.0, "tracked"
+                self._area[i] = float(fg.sum()) * (8 / crop.scale) ** 2
+                self._misses[i] = 0
+        return self._result()
+
+    def step(self, frame: np.ndarray) -> FrameResult:
+        """Track every target into the next frame."""
+        self._require_init()
+        frame = check_frame(frame)
+        if frame.shape[:2] != self._size:
+            raise UserError(f"frame size {frame.shape[1]}x{frame.shape[0]} differs from the first frame's "
+                            f"{self._size[1]}x{self._size[0]}; a video's frames must all have one size")
+        cfg = self.config
+        with torch.inference_mode():
+            for i, target in self._targets.items():
+                crop = self._crop(self._size, self._boxes[i], self._misses[i])
+                emb = self._embed(frame, crop)
+                labels = target.read(emb, crop, cfg.topk, self.temperature, cfg.memory_radius)
+                region = labels.argmax(0) == 1
+                area = float(labels[1][region].sum()) * (8 / crop.scale) ** 2
+                conf = float(labels[1][region].mean()) if bool(region.any()) else 0.0
+                score = conf * min(1.0, area / max(self._area[i], 1e-6))
+                box = region_box(labels, crop) if score >= cfg.lost_score else None
+                if box is None:  # not found: keep the last box, marked lost; look wider next frame
+                    self._scores[i], self._states[i] = 0.0, "lost"
+                    self._misses[i] += 1
+                    continue
+                self._area[i] = 0.8 * self._area[i] + 0.2 * area
+                size = box[2:] - box[:2]
+                h0, w0 = self._size
+                self._boxes[i] = np.clip(box + self._pad[i] * np.r_[size, size], 0, [w0, h0, w0, h0])
+                self._scores[i] = score
+                self._states[i] = "uncertain" if score < 2 * cfg.lost_score else "tracked"
+                self._misses[i] = 0
+                target.remember(emb, labels, crop, prompt=False, keep=cfg.memory_frames)
+        self.frame_index += 1
+        return self._result()
+
+    def _result(self) -> FrameResult:
+        ids = self.object_ids
+        return FrameResult(self.frame_index, self._size, np.array(ids, np.int64),
+                           np.array([self._boxes[i] for i in ids], np.float32).reshape(-1, 4),
+                           np.array([self._scores[i] for i in ids], np.float32), np.zeros(len(ids), np.int64),
+                           states=np.array([self._states[i] for i in ids], object))
