@@ -14,6 +14,7 @@ from pathlib import Path
 
 from .errors import UserError
 from .run import FORMATS
+from .track_many import add_track_many_parser, run_track_many
 
 DEFAULT_FORMATS = {"sot": ("video", "pytracking", "mot", "json"), "vos": ("video", "davis", "json"),
                    "mot": ("video", "mot", "json"), "mots": ("video", "mots", "mot", "json")}
@@ -268,6 +269,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="unicorn", description="One model for SOT, MOT, VOS and MOTS.")
     sub = parser.add_subparsers(dest="command", required=True)
     add_track_parser(sub)
+    add_track_many_parser(sub)
     add_demo_parser(sub)
     add_train_parser(sub)
     c = sub.add_parser("convert-checkpoint", help="convert an upstream .pth checkpoint to .safetensors")
@@ -292,7 +294,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     handlers = {"track": run_track, "convert-checkpoint": run_convert, "weights": run_weights, "demo": run_demo,
-                "train": run_train}
+                "train": run_train, "track-many": run_track_many}
     try:
         if args.command == "eval":
             from .evaluation.cli import run_eval
