@@ -31,11 +31,13 @@ class Behaviour:
     Attributes:
         drop_after: close the connection after this many body bytes of the next GET (then reset).
         corrupt: flip the byte at this offset of every body sent.
+        ignore_range: answer every GET with the whole file (200), as servers without Range support do.
         ranges: the ``Range`` header of every GET (None when absent).
     """
 
     drop_after: int | None = None
     corrupt: int | None = None
+    ignore_range: bool = False
     ranges: list[str | None] = field(default_factory=list)
 
 
@@ -95,6 +97,7 @@ class _Handler(BaseHTTPRequestHandler):
         b.ranges.append(self.headers.get("Range"))
         size = path.stat().st_size
         start = int(self.headers["Range"].split("=")[1].split("-")[0]) if self.headers.get("Range") else 0
+        start = 0 if b.ignore_range else start
         self.send_response(206 if start else 200)
         if start:
             self.send_header("Content-Range", f"bytes {start}-{size - 1}/{size}")

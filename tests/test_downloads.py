@@ -75,6 +75,15 @@ def test_interrupted_transfer_resumes_with_range(served, capsys):
     assert not part.exists()
 
 
+def test_server_without_range_support_restarts_from_zero(served):
+    server, src, _ = served
+    server.behaviour.drop_after, server.behaviour.ignore_range = 2_500_000, True
+    with pytest.raises(UserError, match="interrupted after 2500000 of"):
+        hub.download(NAME, progress=False)
+    assert hub.download(NAME, progress=False).read_bytes() == src.read_bytes()
+    assert server.behaviour.ranges == [None, "bytes=2500000-"]  # asked to resume, got the whole file: rewritten
+
+
 def test_unpinned_file_takes_the_hubs_lfs_sha(served, monkeypatch):
     server, src, sha = served
     monkeypatch.setitem(downloads.PINS, NAME, Pin(REPO))  # like unicorn_track_tiny_rt_mask

@@ -110,6 +110,9 @@ def test_list_file_with_per_video_options_and_errors(clips, tmp_path, capsys):
     assert main(["track-many", str(listing), "--task", "sot", "--out", str(out)]) == 2
     assert capsys.readouterr().err == (f"error: {listing}:1: argument --box: a box is x,y,w,h in pixels, "
                                        "e.g. 10,20,50,80; got '1,2,3'\n")
+    listing.write_text("clips/a.mp4\nclips/b.mp4 --out elsewhere\n")
+    assert main(["track-many", str(listing), "--task", "sot", "--out", str(out)]) == 2
+    assert capsys.readouterr().err == f"error: {listing}:2: --out is set for the whole run, not per video\n"
     assert main(["track-many", str(tmp_path / "none*.mp4"), "--out", str(out)]) == 2
     assert capsys.readouterr().err.startswith(f"error: no videos in '{tmp_path / 'none*.mp4'}'")
     (clips / "sub").mkdir()
@@ -137,3 +140,17 @@ def test_eval_scores_the_benchmark_folder_unchanged(tmp_path, capsys):
     rows = list(iter_mot_challenge(out / "MOT17-05-FRCNN" / "results_mot.txt", num_frames=6))
     assert len(rows) == 6 and sum(len(r.track_ids) for r in rows) > 0
     assert 0 < report["per_sequence"]["MOT17-05-FRCNN"]["HOTA"] <= 1
+
+
+def test_a_failing_video_is_recorded_and_the_others_finish(clips, tmp_path, capsys):
+    listing = tmp_path / "videos.txt"
+    listing.write_text("clips/a.mp4\nclips/missing.mp4\n")
+    out = tmp_path / "out"
+    assert main(["track-many", str(listing), "--task", "mot", "--max-frames", "2", "--formats", "mot",
+                 "--out", str(out)]) == 1
+    index = json.loads((out / "index.json").read_text())
+    assert [(v["folder"], v["status"]) for v in index["videos"]] == [("a", "done"), ("missing", "failed")]
+    assert index["videos"][1]["error"].startswith(f"Video not found: {clips / 'missing.mp4'}.")
+    err = capsys.readouterr().err
+    assert f"error: 1 of 2 videos failed (first: {clips / 'missing.mp4'}: " in err
+    assert sorted(p.name for p in out.iterdir()) == ["a", "benchmark", "index.json"]

@@ -27,6 +27,7 @@ from .errors import UserError
 
 CHUNK_BYTES = 1 << 20
 DEFAULT_ENDPOINT = "https://huggingface.co"
+USER_AGENT = "unicorn-track (urllib)"
 
 
 @dataclass(frozen=True)
@@ -85,7 +86,8 @@ def hub_sha256(url: str, timeout: float = 30.0) -> tuple[str, int | None]:
     """
     opener = urllib.request.build_opener(_NoRedirect)
     try:
-        resp = opener.open(urllib.request.Request(url, method="HEAD"), timeout=timeout)
+        resp = opener.open(urllib.request.Request(url, method="HEAD", headers={"User-Agent": USER_AGENT}),
+                           timeout=timeout)
         headers = resp.headers
     except urllib.error.HTTPError as err:  # a 302 to the CDN arrives here, with the Hub's headers
         if err.code not in (301, 302, 303, 307, 308):
@@ -161,7 +163,8 @@ def fetch(url: str, target: Path, sha256: str, size: int | None = None, desc: st
 def _stream(url: str, part: Path, start: int, size: int | None, desc: str, timeout: float,
             progress: bool, tqdm) -> tuple[int, str]:
     """Append the rest of ``url`` to ``part`` from byte ``start``; return the final size and sha256."""
-    request = urllib.request.Request(url, headers={"Range": f"bytes={start}-"} if start else {})
+    headers = {"User-Agent": USER_AGENT, **({"Range": f"bytes={start}-"} if start else {})}
+    request = urllib.request.Request(url, headers=headers)
     try:
         resp = urllib.request.urlopen(request, timeout=timeout)
     except urllib.error.HTTPError as err:

@@ -28,8 +28,10 @@ FRAME_FOLDERS = ("img1", "img")  # MOTChallenge / LaSOT frame folders: the seque
 # The file each task's benchmarks read (``unicorn eval``), by output format; VOS reads a folder of PNGs.
 BENCHMARK_FILES = {"sot": "results_pytracking.txt", "mot": "results_mot.txt", "mots": "results_mots.txt",
                    "vos": "davis"}
+PER_RUN = ("task", "out", "overwrite")  # track options a list line may not set for one video
 # Ranks wait for each other only at the end; the slowest share of videos may take long.
 COLLECTIVE_TIMEOUT = timedelta(hours=72)
+_UNSET = object()
 
 
 @dataclass(frozen=True)
@@ -88,10 +90,14 @@ def read_jobs(spec: str) -> list[Job]:
             if not words:
                 continue
             video = words[0] if "://" in words[0] else str(path.parent / words[0])
+            probe = argparse.Namespace(**dict.fromkeys(PER_RUN, _UNSET))
             try:
-                parser.parse_args([video, *words[1:], "--out", "-"])
+                parser.parse_args([video, *words[1:]], namespace=probe)
             except UserError as err:
                 raise UserError(f"{path}:{number}: {err}") from None
+            given = [name for name in PER_RUN if getattr(probe, name) is not _UNSET]
+            if given:
+                raise UserError(f"{path}:{number}: --{given[0]} is set for the whole run, not per video")
             jobs.append(Job(video, sequence_name(video), tuple(words[1:])))
     else:
         jobs = [Job(v, sequence_name(v)) for v in sorted(glob.glob(spec, recursive=True))]
@@ -195,16 +201,28 @@ def _write_index(out: Path, records: list[dict], task: str, world: int) -> Path:
 
 def run_track_many(args: argparse.Namespace) -> int:
     """Track every video of ``args.videos`` into ``args.out``; 0 when all are done, 1 when some failed."""
-    from tqdm import tqdm
-
     jobs = read_jobs(args.videos)
     out = Path(args.out)
     statuses = [video_status(out / job.name, job, args.task) for job in jobs]  # raises before any work
     rank, world, local_rank = _distributed()
-    if args.device is None and world > 1:
-        import torch
+    try:
+        if world > 1 and args.device in (None, "cuda"):
+            import torch
 
-        args.device = f"cuda:{local_rank}" if torch.cuda.is_available() else "cpu"
+            args.device = f"cuda:{local_rank}" if torch.cuda.is_available() else args.device
+        return _run_share(jobs, statuses, args, out, rank, world)
+    finally:
+        if world > 1:
+            import torch.distributed as dist
+
+            dist.destroy_process_group()
+
+
+def _run_share(jobs: list[Job], statuses: list[str], args: argparse.Namespace, out: Path, rank: int,
+               world: int) -> int:
+    """Track this rank's videos, gather every rank's records, and (rank 0) write the index."""
+    from tqdm import tqdm
+
     out.mkdir(parents=True, exist_ok=True)
     mine = list(range(rank, len(jobs), world))
     todo = sum(statuses[i] != "done" for i in mine)
