@@ -95,6 +95,8 @@ def test_names_without_a_download_and_a_dead_server(tmp_path, monkeypatch):
     monkeypatch.setenv("UNICORN_HOME", str(tmp_path))
     with pytest.raises(UserError, match="unicorn_track_large_mot_challenge_mask has no automatic download"):
         hub.download("unicorn_track_large_mot_challenge_mask")
+    with pytest.raises(UserError, match="unicorn-lite ships inside the package; there is nothing to download"):
+        hub.download("unicorn-lite")
     with HubServer({}) as server:
         url = server.url
     with pytest.raises(UserError, match="cannot reach http://127.0.0.1"):

@@ -124,10 +124,15 @@ def test_list_file_with_per_video_options_and_errors(clips, tmp_path, capsys):
                                        f"{clips / 'a.mp4'} (mot); use another --out\n")
 
 
-def test_eval_scores_the_benchmark_folder_unchanged(tmp_path, capsys):
-    data = Path(os.environ.get("UNICORN_TEST_DATA", REPO.parent / "shared" / "data")) / "mot17_mini"
+def _shared(name: str) -> Path:
+    data = Path(os.environ.get("UNICORN_TEST_DATA", REPO.parent / "shared" / "data")) / name
     if not data.is_dir():
         pytest.skip(f"real test data not found at {data} (set UNICORN_TEST_DATA)")
+    return data
+
+
+def test_eval_scores_the_benchmark_folder_unchanged(tmp_path):
+    data = _shared("mot17_mini")
     out = tmp_path / "mot17"
     frames = str(data / "train" / "MOT17-0[25]-FRCNN" / "img1")
     assert main(["track-many", frames, "--task", "mot", "--formats", "mot", "--classes", "person",
@@ -154,3 +159,17 @@ def test_a_failing_video_is_recorded_and_the_others_finish(clips, tmp_path, caps
     err = capsys.readouterr().err
     assert f"error: 1 of 2 videos failed (first: {clips / 'missing.mp4'}: " in err
     assert sorted(p.name for p in out.iterdir()) == ["a", "benchmark", "index.json"]
+
+
+def test_vos_with_a_mask_per_video_and_davis_eval(tmp_path):
+    data = _shared("davis2016_val")
+    listing = tmp_path / "davis.txt"  # car-shadow: 40 frames, the first mask from the annotations
+    listing.write_text(f"{data}/JPEGImages/480p/car-shadow --mask {data}/Annotations/480p/car-shadow/00000.png\n")
+    out = tmp_path / "vos"
+    assert main(["track-many", str(listing), "--task", "vos", "--formats", "davis", "--out", str(out)]) == 0
+    assert len(list((out / "benchmark" / "car-shadow").glob("*.png"))) == 40
+    assert main(["eval", "--benchmark", "davis2016", "--results", str(out / "benchmark"), "--data", str(data),
+                 "--allow-partial", "--no-plots"]) == 0
+    report = json.loads((out / "benchmark" / "eval_davis2016.json").read_text())
+    assert report["evaluated"] == ["car-shadow"]
+    assert report["per_sequence"]["car-shadow"]["J_mean"] > 0.3  # the car is followed, not lost

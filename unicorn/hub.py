@@ -155,6 +155,8 @@ def download(name: str, progress: bool = True) -> Path:
 
     variant = get_variant(name)
     pin = PINS.get(name)
+    if name in BUNDLED:
+        raise UserError(f"{name} ships inside the package; there is nothing to download")
     if pin is None:
         raise UserError(f"{name} has no automatic download ({variant.weights or 'not released'}); download "
                         "the checkpoint by hand and pass its path")
