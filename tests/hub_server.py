@@ -98,6 +98,9 @@ class _Handler(BaseHTTPRequestHandler):
         size = path.stat().st_size
         start = int(self.headers["Range"].split("=")[1].split("-")[0]) if self.headers.get("Range") else 0
         start = 0 if b.ignore_range else start
+        if start >= size:
+            self.send_error(416)
+            return
         self.send_response(206 if start else 200)
         if start:
             self.send_header("Content-Range", f"bytes {start}-{size - 1}/{size}")

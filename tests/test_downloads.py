@@ -84,6 +84,16 @@ def test_server_without_range_support_restarts_from_zero(served):
     assert server.behaviour.ranges == [None, "bytes=2500000-"]  # asked to resume, got the whole file: rewritten
 
 
+def test_whole_part_file_of_unknown_size_is_checked_not_fetched(served, monkeypatch):
+    server, src, sha = served
+    monkeypatch.setitem(downloads.PINS, NAME, Pin(REPO, sha256=sha))  # no size pinned, as for r50 and large
+    part = hub.cache_dir() / f"{NAME}.pth.part"
+    part.parent.mkdir(parents=True)
+    part.write_bytes(src.read_bytes())  # a run that died between the last byte and the rename
+    assert hub.download(NAME, progress=False).read_bytes() == src.read_bytes()
+    assert server.behaviour.ranges == [f"bytes={SIZE}-"]  # answered 416: nothing left to send
+
+
 def test_unpinned_file_takes_the_hubs_lfs_sha(served, monkeypatch):
     server, src, sha = served
     monkeypatch.setitem(downloads.PINS, NAME, Pin(REPO))  # like unicorn_track_tiny_rt_mask

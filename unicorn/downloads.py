@@ -168,6 +168,8 @@ def _stream(url: str, part: Path, start: int, size: int | None, desc: str, timeo
     try:
         resp = urllib.request.urlopen(request, timeout=timeout)
     except urllib.error.HTTPError as err:
+        if err.code == 416 and start:  # nothing after byte `start`: the .part file is already whole
+            return start, _hash_prefix(part).hexdigest()
         raise UserError(f"download of {desc} from {url} failed: HTTP {err.code} {err.reason}") from None
     except (urllib.error.URLError, OSError) as err:
         raise UserError(f"cannot reach {url} ({getattr(err, 'reason', err)}); check the network and retry") from None
