@@ -110,6 +110,9 @@ def test_list_file_with_per_video_options_and_errors(clips, tmp_path, capsys):
     assert main(["track-many", str(listing), "--task", "sot", "--out", str(out)]) == 2
     assert capsys.readouterr().err == (f"error: {listing}:1: argument --box: a box is x,y,w,h in pixels, "
                                        "e.g. 10,20,50,80; got '1,2,3'\n")
+    listing.write_text("clips/a.mp4 --box '1,2,3,4\n")
+    assert main(["track-many", str(listing), "--task", "sot", "--out", str(out)]) == 2
+    assert capsys.readouterr().err == f"error: {listing}:1: No closing quotation (quote paths with spaces)\n"
     listing.write_text("clips/a.mp4\nclips/b.mp4 --out elsewhere\n")
     assert main(["track-many", str(listing), "--task", "sot", "--out", str(out)]) == 2
     assert capsys.readouterr().err == f"error: {listing}:2: --out is set for the whole run, not per video\n"
@@ -164,7 +167,8 @@ def test_a_failing_video_is_recorded_and_the_others_finish(clips, tmp_path, caps
 def test_vos_with_a_mask_per_video_and_davis_eval(tmp_path):
     data = _shared("davis2016_val")
     listing = tmp_path / "davis.txt"  # car-shadow: 40 frames, the first mask from the annotations
-    listing.write_text(f"{data}/JPEGImages/480p/car-shadow --mask {data}/Annotations/480p/car-shadow/00000.png\n")
+    mask = os.path.relpath(data / "Annotations" / "480p" / "car-shadow" / "00000.png", tmp_path)  # beside the list
+    listing.write_text(f"{data}/JPEGImages/480p/car-shadow --mask {mask}\n")
     out = tmp_path / "vos"
     assert main(["track-many", str(listing), "--task", "vos", "--formats", "davis", "--out", str(out)]) == 0
     assert len(list((out / "benchmark" / "car-shadow").glob("*.png"))) == 40

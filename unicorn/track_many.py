@@ -28,6 +28,7 @@ FRAME_FOLDERS = ("img1", "img")  # MOTChallenge / LaSOT frame folders: the seque
 # The file each task's benchmarks read (``unicorn eval``), by output format; VOS reads a folder of PNGs.
 BENCHMARK_FILES = {"sot": "results_pytracking.txt", "mot": "results_mot.txt", "mots": "results_mots.txt",
                    "vos": "davis"}
+PATH_OPTIONS = ("--mask", "--detections")  # file arguments of a list line, relative to the list file
 PER_RUN = ("task", "out", "overwrite")  # track options a list line may not set for one video
 # Ranks wait for each other only at the end; the slowest share of videos may take long.
 COLLECTIVE_TIMEOUT = timedelta(hours=72)
@@ -71,12 +72,29 @@ def sequence_name(video: str) -> str:
     return path.parent.name if path.name in FRAME_FOLDERS and path.parent.name else path.stem
 
 
+def _beside(value: str, folder: Path) -> str:
+    """``value`` as a path relative to ``folder`` unless it is absolute or a URL."""
+    return value if "://" in value or Path(value).is_absolute() else str(folder / value)
+
+
+def _paths_beside(words: list[str], folder: Path) -> list[str]:
+    """Per-video options with the file arguments (``--mask``, ``--detections``) made relative to ``folder``."""
+    out = list(words)
+    for i, word in enumerate(out):
+        name, eq, value = word.partition("=")
+        if name in PATH_OPTIONS and eq:
+            out[i] = f"{name}={_beside(value, folder)}"
+        elif word in PATH_OPTIONS and i + 1 < len(out):
+            out[i + 1] = _beside(out[i + 1], folder)
+    return out
+
+
 def read_jobs(spec: str) -> list[Job]:
     """The videos named by a list file (``.txt`` / ``.list``) or a glob pattern, in order.
 
     A list file has one video per line, optionally followed by ``unicorn track`` options for that
     video only (e.g. ``clip.mp4 --box 10,20,50,80``); blank lines and ``#`` comments are skipped and
-    relative paths are relative to the list file's folder.
+    relative paths (the video, ``--mask``, ``--detections``) are relative to the list file's folder.
 
     Raises:
         UserError: nothing matches, a line's options are invalid, or two videos share a name.
@@ -86,10 +104,13 @@ def read_jobs(spec: str) -> list[Job]:
     if path.is_file() and path.suffix.lower() in LIST_SUFFIXES:
         parser = track_parser()
         for number, line in enumerate(path.read_text().splitlines(), 1):
-            words = shlex.split(line, comments=True)
+            try:
+                words = shlex.split(line, comments=True)
+            except ValueError as err:
+                raise UserError(f"{path}:{number}: {err} (quote paths with spaces)") from None
             if not words:
                 continue
-            video = words[0] if "://" in words[0] else str(path.parent / words[0])
+            video, words[1:] = _beside(words[0], path.parent), _paths_beside(words[1:], path.parent)
             probe = argparse.Namespace(**dict.fromkeys(PER_RUN, _UNSET))
             try:
                 parser.parse_args([video, *words[1:]], namespace=probe)
@@ -121,7 +142,10 @@ def video_status(folder: Path, job: Job, task: str) -> str:
     """
     summary = folder / "summary.json"
     if summary.is_file():
-        got = json.loads(summary.read_text())
+        try:
+            got = json.loads(summary.read_text())
+        except ValueError:  # cut short by a crash while it was written
+            return "partial"
         if got.get("input") != job.input or got.get("task") != task:
             raise UserError(f"{folder} holds results of {got.get('input')} ({got.get('task')}), not of "
                             f"{job.input} ({task}); use another --out")
