@@ -6,9 +6,11 @@ whole file in memory), resumes an interrupted ``.part`` with an HTTP ``Range`` r
 it writes, and renames the file into place only when its sha256 equals the pin. A mismatched file is
 deleted. ``HF_ENDPOINT`` (as for ``huggingface_hub``) points the client at a mirror or a local server.
 
-The client is a few lines of ``urllib`` rather than ``huggingface_hub.hf_hub_download`` so that the
-pin is checked on the bytes written, the file lands directly in ``$UNICORN_HOME`` (no second copy in
-the Hub's blob cache) and an interrupted transfer stops with a clear line instead of retrying.
+The client is a few lines of ``urllib`` rather than ``huggingface_hub.hf_hub_download``: the pin is
+checked on the bytes as they are written, the file lands directly in ``$UNICORN_HOME`` (no second
+copy in the Hub's blob cache, no Hub-specific metadata request), and resuming is ours to test. Against
+a loopback server that drops the connection, ``hf_hub_download`` (huggingface_hub 2.4.0) retried the
+transfer from byte 0 (no ``Range`` header) within the same call.
 """
 
 from __future__ import annotations
