@@ -14,7 +14,6 @@ from pathlib import Path
 
 from .errors import UserError
 from .run import FORMATS
-from .track_many import add_track_many_parser, run_track_many
 
 DEFAULT_FORMATS = {"sot": ("video", "pytracking", "mot", "json"), "vos": ("video", "davis", "json"),
                    "mot": ("video", "mot", "json"), "mots": ("video", "mots", "mot", "json")}
@@ -263,6 +262,18 @@ def run_train(args: argparse.Namespace) -> int:
     from .engine.main import run_from_args
 
     return run_from_args(args)
+
+
+def add_track_many_parser(sub) -> None:
+    from .track_many import add_track_many_parser as add
+
+    add(sub)
+
+
+def run_track_many(args: argparse.Namespace) -> int:
+    from .track_many import run_track_many as run
+
+    return run(args)
 
 
 def build_parser() -> argparse.ArgumentParser:
