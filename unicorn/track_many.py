@@ -216,7 +216,7 @@ def _write_index(out: Path, records: list[dict], task: str, world: int) -> Path:
     """Write ``out/index.json`` (every video, its folder and status) atomically."""
     counts = {s: sum(r["status"] == s for r in records) for s in ("done", "skipped", "failed")}
     index = {"task": task, "processes": world, "videos": records, **counts,
-             "benchmark": f"benchmark (from each folder's {BENCHMARK_FILES[task]})"}
+             "benchmark_folder": "benchmark", "benchmark_source": BENCHMARK_FILES[task]}
     tmp = out / "index.json.tmp"
     tmp.write_text(json.dumps(index, indent=2) + "\n")
     os.replace(tmp, out / "index.json")
