@@ -264,10 +264,23 @@ def run_train(args: argparse.Namespace) -> int:
     return run_from_args(args)
 
 
+def add_track_many_parser(sub) -> None:
+    from .track_many import add_track_many_parser as add
+
+    add(sub)
+
+
+def run_track_many(args: argparse.Namespace) -> int:
+    from .track_many import run_track_many as run
+
+    return run(args)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="unicorn", description="One model for SOT, MOT, VOS and MOTS.")
     sub = parser.add_subparsers(dest="command", required=True)
     add_track_parser(sub)
+    add_track_many_parser(sub)
     add_demo_parser(sub)
     add_train_parser(sub)
     c = sub.add_parser("convert-checkpoint", help="convert an upstream .pth checkpoint to .safetensors")
@@ -292,7 +305,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     handlers = {"track": run_track, "convert-checkpoint": run_convert, "weights": run_weights, "demo": run_demo,
-                "train": run_train}
+                "train": run_train, "track-many": run_track_many}
     try:
         if args.command == "eval":
             from .evaluation.cli import run_eval

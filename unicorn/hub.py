@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import sys
 import warnings
 from dataclasses import replace
 from pathlib import Path
@@ -143,29 +144,30 @@ def sha256_of(path: Path) -> str:
     return digest.hexdigest()
 
 
-def download(name: str) -> Path:
-    """Download released upstream weights into the cache (only when a user asks for it)."""
+def download(name: str, progress: bool = True) -> Path:
+    """Download released upstream weights into the cache (only when a user asks for it).
+
+    The file is streamed to ``$UNICORN_HOME/<name>.pth`` and kept only when its sha256 equals the
+    pin in :data:`unicorn.downloads.PINS` (see :func:`unicorn.downloads.fetch`); an interrupted
+    download resumes on the next call. A file already in the cache is re-hashed, not downloaded again.
+    """
+    from .downloads import PINS, fetch, file_url, hub_sha256
+
     variant = get_variant(name)
-    if not variant.weights.startswith("https://huggingface.co/"):
+    pin = PINS.get(name)
+    if name in BUNDLED:
+        raise UserError(f"{name} ships inside the package; there is nothing to download")
+    if pin is None:
         raise UserError(f"{name} has no automatic download ({variant.weights or 'not released'}); download "
                         "the checkpoint by hand and pass its path")
-    try:
-        from huggingface_hub import HfApi, hf_hub_download
-    except ImportError:
-        raise UserError("downloading needs `pip install huggingface_hub`") from None
-    repo = variant.weights.split("huggingface.co/", 1)[1]
-    try:
-        files = [f for f in HfApi().list_repo_files(repo) if f.endswith((".pth", ".pt", ".bin"))]
-        if not files:
-            raise UserError(f"no checkpoint file found in {repo}")
-        local = Path(hf_hub_download(repo, files[0]))
-    except UserError:
-        raise
-    except Exception as exc:  # noqa: BLE001 - network errors are the user's to fix
-        raise UserError(f"download of {name} from {repo} failed: {exc}") from None
+    url = file_url(pin)
+    sha, size = (pin.sha256, pin.size) if pin.sha256 else hub_sha256(url)
     target = cache_dir() / f"{name}.pth"
-    target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_bytes(local.read_bytes())
-    load_checkpoint_file(target, name)  # verify: converts strictly or raises
-    (cache_dir() / f"{name}.sha256").write_text(sha256_of(target) + "\n")
+    if target.is_file():
+        if sha256_of(target) == sha:
+            return target
+        target.unlink()
+        print(f"{target} did not match its pinned sha256; deleted it and downloading again", file=sys.stderr)
+    fetch(url, target, sha, size, desc=name, progress=progress)
+    (cache_dir() / f"{name}.sha256").write_text(sha + "\n")
     return target
