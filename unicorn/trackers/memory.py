@@ -23,9 +23,12 @@ class _Entry:
     bias: torch.Tensor | None = None  # (h*w, n) 0 where a cell may read a kept cell, -inf elsewhere
 
 
-def kept_cells(labels: torch.Tensor, stride: int = 2, min_object: float = 0.02) -> torch.Tensor:
-    """Cells of a recent frame worth remembering: every object cell, and one background cell in
-    ``stride`` x ``stride`` (background looks alike nearby, and the prompt frames hold all of theirs).
+def kept_cells(labels: torch.Tensor, stride: int = 2, min_object: float = 0.02,
+               min_confidence: float = 0.0) -> torch.Tensor:
+    """Cells of a frame worth remembering: every object cell, and one background cell in
+    ``stride`` x ``stride`` (background looks alike nearby, and the prompt frames hold all of theirs);
+    cells whose strongest label is below ``min_confidence`` are left out (an uncertain border cell
+    remembered as half object would let the object grow into its surroundings frame after frame).
 
     Args:
         labels: (1 + K, h, w) soft labels.
@@ -38,6 +41,8 @@ def kept_cells(labels: torch.Tensor, stride: int = 2, min_object: float = 0.02) 
                                                                                      device=labels.device)
     keep = keep.clone()
     keep[::stride, ::stride] = True
+    if min_confidence > 0:
+        keep &= labels.amax(0) >= min_confidence
     return keep.flatten().nonzero()[:, 0]
 
 
@@ -51,8 +56,9 @@ class LabelMemory:
         radius: recent frames are read within this many grid cells of a pixel (0: everywhere).
     """
 
-    def __init__(self, topk: int, temperature: float, recent: int, radius: float) -> None:
+    def __init__(self, topk: int, temperature: float, recent: int, radius: float, confidence: float = 0.0) -> None:
         self.topk, self.temperature, self.recent, self.radius = topk, temperature, recent, radius
+        self.confidence = confidence
         self.prompts: list[_Entry] = []
         self.frames: list[_Entry] = []
         self.num_objects = 0
@@ -81,7 +87,7 @@ class LabelMemory:
         :func:`kept_cells` are remembered."""
         if self.recent <= 0:
             return
-        cells = kept_cells(labels)
+        cells = kept_cells(labels, min_confidence=self.confidence)
         entry = _Entry(embedding.flatten(1)[:, cells], labels.flatten(1)[:, cells], cells)
         if self.radius > 0:
             h, w = labels.shape[-2:]

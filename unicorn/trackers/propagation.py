@@ -39,6 +39,17 @@ def _cells(maps: torch.Tensor, grid: tuple[int, int]) -> torch.Tensor:
     return F.avg_pool2d(maps, 8)[0]
 
 
+def channel_argmax(maps: torch.Tensor) -> torch.Tensor:
+    """``maps.argmax(0)`` for (C, H, W) maps with few channels, one element-wise pass per channel (a
+    reduction over the outer axis of a large strided tensor is far slower on CPU)."""
+    best, index = maps[0], torch.zeros(maps.shape[1:], dtype=torch.long, device=maps.device)
+    for c in range(1, maps.shape[0]):
+        better = maps[c] > best
+        best = torch.where(better, maps[c], best)
+        index = torch.where(better, torch.full_like(index, c), index)
+    return index
+
+
 def box_cells(boxes_xyxy: np.ndarray, grid: tuple[int, int], scale: float = 1.0,
               device: torch.device | None = None) -> torch.Tensor:
     """(K, 4) input-pixel boxes, scaled about their centres -> (K, h, w) fraction of each cell inside."""
@@ -106,7 +117,8 @@ class PropagationTracker(BaseTracker):
         super().reset()
         emb = self.model.embedding
         temperature = emb.temperature if self.config.features == "trained" else 0.05
-        self.memory = LabelMemory(self.config.topk, temperature, self.config.memory_frames, self.config.memory_radius)
+        cfg = self.config
+        self.memory = LabelMemory(cfg.topk, temperature, cfg.memory_frames, cfg.memory_radius, cfg.memory_confidence)
         self._ids: list[int] = []
         self._boxes: dict[int, np.ndarray] = {}
         self._masks: dict[int, np.ndarray] = {}
@@ -289,7 +301,7 @@ class PropagationTracker(BaseTracker):
         winner = labels.argmax(0)
         up = None
         if self.task == "vos":  # arg-max at input pixels, then nearest to frame pixels
-            small = self._upsample(labels, f, full=False).argmax(0).to(torch.uint8).cpu().numpy()
+            small = channel_argmax(self._upsample(labels, f, full=False)).to(torch.uint8).cpu().numpy()
             up = cv2.resize(small, (f.size[1], f.size[0]), interpolation=cv2.INTER_NEAREST)
         for k, i in enumerate(self._ids):
             region = winner == k + 1
@@ -329,7 +341,7 @@ class PropagationTracker(BaseTracker):
         from .search import main_blobs
 
         up = self._upsample(labels, f, full=False)
-        mask = main_blobs((up.argmax(0) == row).cpu().numpy())
+        mask = main_blobs((channel_argmax(up) == row).cpu().numpy())
         return None if mask is None else mask_boxes_xyxy(mask[None])[0] / f.r
 
     @staticmethod

@@ -91,9 +91,14 @@ class SearchTarget:
     prompt: _Cells | None = None
     recent: list[_Cells] = field(default_factory=list)
 
-    def remember(self, emb: torch.Tensor, labels: torch.Tensor, crop: Crop, prompt: bool, keep: int) -> None:
-        """Store a crop's (C, h, w) embedding and (2, h, w) labels."""
-        cells = kept_cells(labels)
+    def remember(self, emb: torch.Tensor, labels: torch.Tensor, crop: Crop, prompt: bool, keep: int,
+                 confidence: float = 0.0) -> None:
+        """Store a crop's (C, h, w) embedding and (2, h, w) labels (see :func:`kept_cells`; a search region is
+        small, so a recent frame whose uncertain cells are dropped keeps all of its confident ones)."""
+        if prompt:
+            cells = kept_cells(labels)
+        else:
+            cells = kept_cells(labels, stride=1 if confidence > 0 else 2, min_confidence=confidence)
         pos = crop.cell_positions(tuple(emb.shape[-2:])).to(emb.device)
         entry = _Cells(emb.flatten(1)[:, cells], labels.flatten(1)[:, cells], pos[cells])
         if prompt:
@@ -263,7 +268,8 @@ class SearchSOTTracker(BaseTracker):
                 self._scores[i] = score
                 self._states[i] = "uncertain" if score < 2 * cfg.lost_score else "tracked"
                 self._misses[i] = 0
-                target.remember(emb, labels, crop, prompt=False, keep=cfg.memory_frames)
+                target.remember(emb, labels, crop, prompt=False, keep=cfg.memory_frames,
+                                confidence=cfg.memory_confidence)
         self.frame_index += 1
         return self._result()
 
