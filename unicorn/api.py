@@ -8,6 +8,7 @@ from typing import Any
 
 import torch
 
+from .backends.threads import apply_threads
 from .errors import UserError
 from .hub import DEFAULT_MODEL, resolve
 from .models.unicorn import Unicorn
@@ -22,7 +23,7 @@ TASKS = ("sot", "vos", "mot", "mots")
 
 
 def load(name_or_path: str | Path = DEFAULT_MODEL, device: str | torch.device | None = None,
-         fast: bool = False) -> Unicorn:
+         fast: bool = False, threads: int | None = None) -> Unicorn:
     """Load a model by variant name or checkpoint path.
 
     Args:
@@ -33,6 +34,9 @@ def load(name_or_path: str | Path = DEFAULT_MODEL, device: str | torch.device | 
         fast: also run the last ConvNeXt stage's MLPs as 1x1 convolutions (the first three stages
             always do). Same maths, different rounding: decoded boxes move by up to ~6e-3 px against
             upstream, where the default path stays within the golden tolerances (3.9e-3 of 5e-3 px).
+        threads: CPU threads for torch (process-wide); default: the cores this process may really use
+            (affinity mask and cgroup quota, see :mod:`unicorn.backends.threads`), unless
+            ``OMP_NUM_THREADS`` is set. On a machine busy with other work, 1 is often fastest.
 
     Returns:
         The model in eval mode on ``device`` (channels-last memory format, which CPUs run fastest;
@@ -46,6 +50,7 @@ def load(name_or_path: str | Path = DEFAULT_MODEL, device: str | torch.device | 
         raise UserError(f"unknown device {device!r}; use 'cpu' or 'cuda'") from None
     if device.type == "cuda" and not torch.cuda.is_available():
         raise UserError("device 'cuda' was asked for but no CUDA GPU is available; use --device cpu")
+    apply_threads(threads)
     model = resolve(name_or_path)
     model.use_fast_pointwise(fast)
     if device.type == "cpu":

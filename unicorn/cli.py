@@ -53,6 +53,7 @@ def add_track_parser(sub) -> None:
     p.add_argument("--weights", default="unicorn-lite", help="variant name or checkpoint path")
     p.add_argument("--size", type=_size, help="network input HxW, multiples of 32 (default: the model's)")
     p.add_argument("--device", help="cpu or cuda (default: cuda when available)")
+    p.add_argument("--threads", type=int, help="CPU threads (default: the usable cores; 1 on a busy machine)")
     p.add_argument("--out", help="result folder (default: runs/track/<input name>)")
     p.add_argument("--formats", help=f"comma-separated subset of {','.join(FORMATS)} (default: per task)")
     p.add_argument("--overwrite", action="store_true", help="replace an existing result folder")
@@ -144,7 +145,7 @@ def run_track(args: argparse.Namespace) -> int:
     source = open_video(args.input)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        model = load(args.weights, args.device)
+        model = load(args.weights, args.device, threads=args.threads)
     for w in caught:
         print(f"warning: {w.message}", file=sys.stderr)
     cfg = model.config
