@@ -8,6 +8,7 @@ from typing import Any
 
 import torch
 
+from .backends.onnxruntime import BACKENDS, load_onnxruntime
 from .backends.threads import apply_threads
 from .errors import UserError
 from .hub import DEFAULT_MODEL, resolve
@@ -23,7 +24,7 @@ TASKS = ("sot", "vos", "mot", "mots")
 
 
 def load(name_or_path: str | Path = DEFAULT_MODEL, device: str | torch.device | None = None,
-         fast: bool = False, threads: int | None = None) -> Unicorn:
+         fast: bool = False, threads: int | None = None, backend: str = "torch") -> Unicorn:
     """Load a model by variant name or checkpoint path.
 
     Args:
@@ -37,11 +38,18 @@ def load(name_or_path: str | Path = DEFAULT_MODEL, device: str | torch.device | 
         threads: CPU threads for torch (process-wide); default: the cores this process may really use
             (affinity mask and cgroup quota, see :mod:`unicorn.backends.threads`), unless
             ``OMP_NUM_THREADS`` is set. On a machine busy with other work, 1 is often fastest.
+        backend: ``"torch"``, or ``"onnxruntime"`` to run the same trackers on exported ONNX graphs
+            (CPU; ``name_or_path`` may be a folder made by ``unicorn export``, otherwise the model is
+            exported on the fly at its input size; see :mod:`unicorn.backends.onnxruntime`).
 
     Returns:
         The model in eval mode on ``device`` (channels-last memory format, which CPUs run fastest;
         on CPU, denormal floats are flushed to zero for the whole process, avoiding 10x slow-downs).
     """
+    if backend != "torch":
+        if backend not in BACKENDS:
+            raise UserError(f"unknown backend {backend!r}; choose one of {', '.join(BACKENDS)}")
+        return load_onnxruntime(name_or_path, device, threads)
     if device is None:
         device = "cuda" if torch.cuda.is_available() else "cpu"
     try:
