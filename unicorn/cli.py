@@ -13,6 +13,7 @@ import warnings
 from pathlib import Path
 
 from .errors import UserError
+from .export.cli import add_export_parser, run_export
 from .run import FORMATS
 
 DEFAULT_FORMATS = {"sot": ("video", "pytracking", "mot", "json"), "vos": ("video", "davis", "json"),
@@ -271,6 +272,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_track_parser(sub)
     add_demo_parser(sub)
     add_train_parser(sub)
+    add_export_parser(sub)
     c = sub.add_parser("convert-checkpoint", help="convert an upstream .pth checkpoint to .safetensors")
     c.add_argument("input")
     c.add_argument("output")
@@ -293,7 +295,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     handlers = {"track": run_track, "convert-checkpoint": run_convert, "weights": run_weights, "demo": run_demo,
-                "train": run_train}
+                "train": run_train, "export": run_export}
     try:
         if args.command == "eval":
             from .evaluation.cli import run_eval

@@ -139,3 +139,29 @@ def test_masks_and_id_features(results, tag):
         expected = np.unpackbits(ref[bits])[: mine.size].reshape(mine.shape).astype(bool)
         flipped = int((mine != expected).sum())
         assert flipped <= max(1, int(1e-4 * mine.size)), f"{name}: {flipped} of {mine.size} pixels differ"
+
+
+def test_dynamic_targets_and_anchors_match_torch(ort_model):
+    """K = 3 targets through the SOT head and M = 5 anchors through the mask graph, against torch."""
+    model = fixture_model(TAGS[0])
+    inputs = np.load(require_fixture() / "inputs.npz")
+    image = torch.from_numpy(inputs["img_A_256x384_cur"])
+    boxes = torch.tensor([[100.0, 60.0, 140.0, 180.0], [20.0, 40.0, 60.0, 120.0], [250.0, 100.0, 330.0, 160.0]])
+    maps = downsample_label_map(box_label_map(boxes, 256, 384)).permute(1, 0, 2, 3)  # (1, 3, 32, 48)
+    with torch.inference_mode():
+        results = []
+        for m in (model, ort_model):
+            feats = m.extract_features(image)
+            e_ref, e_cur = m.interact(feats, feats)
+            priors = [p.transpose(0, 1) for p in m.propagate(e_ref, e_cur, maps)]
+            head = m.detect(feats, priors, "sot")
+            decoded, locations = m.decode(head)
+            mask_feats, up = m.segment(feats)
+            idx = torch.tensor([5, 1600, 1700, 2000, 2015])  # anchors on all three levels
+            results.append((decoded, m.instance_masks(head, mask_feats, up, idx, locations, batch_idx=2)))
+    (dec_t, masks_t), (dec_o, masks_o) = results
+    assert dec_o.shape == (3, 2016, 6)
+    assert_close("K=3 boxes", dec_o[..., :4].numpy(), dec_t[..., :4].numpy(), 5e-2)
+    assert_close("K=3 probs", dec_o[..., 4:].numpy(), dec_t[..., 4:].numpy(), 2e-3)
+    assert masks_o.shape == (5, 1, 256, 384)
+    assert_close("M=5 masks", masks_o.numpy(), masks_t.numpy(), 1e-3)

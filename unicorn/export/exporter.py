@@ -147,6 +147,9 @@ def _describe(names: list[str], tensors, dynamic: dict[str, dict[int, str]]) -> 
 
 
 def _save(spec: GraphSpec, path: Path, fmt: str, opset: int) -> None:
+    # The exporters put the module back in the mode it had: a wrapper left in training mode would
+    # switch the whole model (dropout in the interaction) to training afterwards.
+    spec.module.eval()
     if fmt == "torchscript":
         with torch.no_grad(), warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -165,6 +168,28 @@ def check_size(size: tuple[int, int]) -> tuple[int, int]:
     if h <= 0 or w <= 0 or h % 32 or w % 32:
         raise UserError(f"export size {h}x{w} must be positive multiples of 32 (e.g. 320x512)")
     return h, w
+
+
+def _export_graphs(model: Unicorn, out: Path, size: tuple[int, int], fmt: str, opset: int
+                   ) -> tuple[dict, dict[str, str]]:
+    """Write every graph of an eval-mode model; returns (json entries, skipped graphs)."""
+    specs, skipped = graph_specs(model, size)
+    graphs = {}
+    for name, spec in specs.items():
+        path = out / f"{name}{SUFFIX[fmt]}"
+        try:
+            _save(spec, path, fmt, opset)
+        except Exception as exc:  # noqa: BLE001 - one readable line instead of an exporter traceback
+            first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
+            raise UserError(f"could not export the {name!r} graph of this model ({type(exc).__name__}: {first}); "
+                            "this variant is not supported by the exporter") from None
+        with torch.no_grad():
+            outputs = spec.module(*spec.inputs)
+        outputs = outputs if isinstance(outputs, tuple) else (outputs,)
+        graphs[name] = {"file": path.name, "description": spec.description,
+                        "inputs": _describe(spec.input_names, spec.inputs, spec.dynamic),
+                        "outputs": _describe(spec.output_names, outputs, spec.dynamic)}
+    return graphs, skipped
 
 
 def export_model(model: Unicorn, out_dir: str | Path, size: tuple[int, int] | None = None, fmt: str = "onnx",
@@ -193,23 +218,11 @@ def export_model(model: Unicorn, out_dir: str | Path, size: tuple[int, int] | No
     if out.exists() and any(out.iterdir()) and not overwrite:
         raise UserError(f"export folder {out} already exists and is not empty; pass --overwrite or another folder")
     out.mkdir(parents=True, exist_ok=True)
-    model = model.float().eval()
-    specs, skipped = graph_specs(model, size)
-    graphs = {}
-    for name, spec in specs.items():
-        path = out / f"{name}{SUFFIX[fmt]}"
-        try:
-            _save(spec, path, fmt, opset)
-        except Exception as exc:  # noqa: BLE001 - one readable line instead of an exporter traceback
-            first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
-            raise UserError(f"could not export the {name!r} graph of this model ({type(exc).__name__}: {first}); "
-                            "this variant is not supported by the exporter") from None
-        with torch.no_grad():
-            outputs = spec.module(*spec.inputs)
-        outputs = outputs if isinstance(outputs, tuple) else (outputs,)
-        graphs[name] = {"file": path.name, "description": spec.description,
-                        "inputs": _describe(spec.input_names, spec.inputs, spec.dynamic),
-                        "outputs": _describe(spec.output_names, outputs, spec.dynamic)}
+    was_training = model.training
+    try:
+        graphs, skipped = _export_graphs(model.float().eval(), out, size, fmt, opset)
+    finally:
+        model.train(was_training)
     manifest = {
         "format": fmt, "opset": opset if fmt == "onnx" else None, "input_size": list(size),
         "variant": model.variant, "strides": list(model.head.strides), "num_classes": model.num_classes,
