@@ -113,13 +113,21 @@ def test_unsupported_inputs_are_user_errors(tmp_path, kwargs, message):
         export_model(small_model(), tmp_path, **kwargs)
 
 
-def test_cli_refuses_a_non_empty_folder_in_one_line(tmp_path, capsys):
-    (tmp_path / "keep.txt").write_text("x")
-    assert main(["export", "unicorn_track_tiny_mask", str(tmp_path), "--size", "128x160"]) == 2
-    err = capsys.readouterr().err.strip()
-    assert err.startswith("error: ") and "\n" not in err
-    assert main(["export", "unicorn_track_tiny_mask", str(tmp_path / "new"), "--size", "130x160"]) == 2
-    assert "multiples of 32" in capsys.readouterr().err
+def test_cli_exports_a_checkpoint_and_refuses_bad_requests_in_one_line(tmp_path, capsys):
+    from unicorn.hub import save_safetensors
+
+    checkpoint = save_safetensors(small_model(with_masks=False), tmp_path / "small.safetensors")
+    out = tmp_path / "graphs"
+    assert main(["export", str(checkpoint), str(out), "--format", "torchscript", "--size", "64x96"]) == 0
+    printed = capsys.readouterr().out
+    assert "exported 6 torchscript graphs at 64x96" in printed
+    assert "skipped masks: the model has no mask head" in printed
+    assert json.loads((out / MANIFEST).read_text())["input_size"] == [64, 96]
+    for argv, message in ((["export", str(checkpoint), str(out)], "already exists and is not empty"),
+                          (["export", str(checkpoint), str(tmp_path / "new"), "--size", "130x160"], "multiples of 32")):
+        assert main(argv) == 2
+        err = capsys.readouterr().err.strip()
+        assert err.startswith("error: ") and message in err and "\n" not in err
 
 
 def test_onnxruntime_backend_runs_a_tracker_and_reports_missing_graphs(tmp_path):

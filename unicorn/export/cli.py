@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 from ..errors import UserError
 
@@ -36,8 +37,11 @@ def run_export(args: argparse.Namespace) -> int:
     from ..api import load
     from .exporter import check_size, export_model
 
+    out = Path(args.out_dir)  # refuse what export_model would refuse before the model loads
+    if out.exists() and any(out.iterdir()) and not args.overwrite:
+        raise UserError(f"export folder {out} already exists and is not empty; pass --overwrite or another folder")
     if args.size is not None:
-        check_size(args.size)  # before the model loads
+        check_size(args.size)
     if args.format == "onnx":
         try:
             import onnx  # noqa: F401 - the exporter needs it
