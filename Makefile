@@ -11,7 +11,7 @@ $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PIP) install -q --upgrade pip
 	$(PIP) install -q torch==2.14.1 torchvision==0.29.1
-	$(PIP) install -q -e ".[lite,eval,dev,supervision,demo]"
+	$(PIP) install -q -e ".[lite,eval,dev,supervision,demo,onnx]"
 	touch $(STAMP)
 
 install: $(STAMP)

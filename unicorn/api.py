@@ -8,6 +8,8 @@ from typing import Any
 
 import torch
 
+from .backends.onnxruntime import BACKENDS, load_onnxruntime
+from .backends.threads import apply_threads
 from .errors import UserError
 from .hub import DEFAULT_MODEL, resolve
 from .models.unicorn import Unicorn
@@ -24,7 +26,7 @@ TASKS = ("sot", "vos", "mot", "mots")
 
 
 def load(name_or_path: str | Path = DEFAULT_MODEL, device: str | torch.device | None = None,
-         fast: bool = False) -> Unicorn:
+         fast: bool = False, threads: int | None = None, backend: str = "torch") -> Unicorn:
     """Load a model by variant name or checkpoint path.
 
     Args:
@@ -35,11 +37,21 @@ def load(name_or_path: str | Path = DEFAULT_MODEL, device: str | torch.device | 
         fast: also run the last ConvNeXt stage's MLPs as 1x1 convolutions (the first three stages
             always do). Same maths, different rounding: decoded boxes move by up to ~6e-3 px against
             upstream, where the default path stays within the golden tolerances (3.9e-3 of 5e-3 px).
+        threads: CPU threads for torch (process-wide); default: the cores this process may really use
+            (affinity mask and cgroup quota, see :mod:`unicorn.backends.threads`), unless
+            ``OMP_NUM_THREADS`` is set. On a machine busy with other work, 1 is often fastest.
+        backend: ``"torch"``, or ``"onnxruntime"`` to run the same trackers on exported ONNX graphs
+            (CPU; ``name_or_path`` may be a folder made by ``unicorn export``, otherwise the model is
+            exported on the fly at its input size; see :mod:`unicorn.backends.onnxruntime`).
 
     Returns:
         The model in eval mode on ``device`` (channels-last memory format, which CPUs run fastest;
         on CPU, denormal floats are flushed to zero for the whole process, avoiding 10x slow-downs).
     """
+    if backend != "torch":
+        if backend not in BACKENDS:
+            raise UserError(f"unknown backend {backend!r}; choose one of {', '.join(BACKENDS)}")
+        return load_onnxruntime(name_or_path, device, threads)
     if device is None:
         device = "cuda" if torch.cuda.is_available() else "cpu"
     try:
@@ -48,6 +60,7 @@ def load(name_or_path: str | Path = DEFAULT_MODEL, device: str | torch.device | 
         raise UserError(f"unknown device {device!r}; use 'cpu' or 'cuda'") from None
     if device.type == "cuda" and not torch.cuda.is_available():
         raise UserError("device 'cuda' was asked for but no CUDA GPU is available; use --device cpu")
+    apply_threads(threads)
     model = resolve(name_or_path)
     model.use_fast_pointwise(fast)
     if device.type == "cpu":

@@ -13,6 +13,7 @@ import warnings
 from pathlib import Path
 
 from .errors import UserError
+from .export.cli import add_export_parser, run_export
 from .run import FORMATS
 
 DEFAULT_FORMATS = {"sot": ("video", "pytracking", "mot", "json"), "vos": ("video", "davis", "json"),
@@ -53,6 +54,7 @@ def add_track_parser(sub) -> None:
     p.add_argument("--weights", default="unicorn-lite", help="variant name or checkpoint path")
     p.add_argument("--size", type=_size, help="network input HxW, multiples of 32 (default: the model's)")
     p.add_argument("--device", help="cpu or cuda (default: cuda when available)")
+    p.add_argument("--threads", type=int, help="CPU threads (default: the usable cores; 1 on a busy machine)")
     p.add_argument("--out", help="result folder (default: runs/track/<input name>)")
     p.add_argument("--formats", help=f"comma-separated subset of {','.join(FORMATS)} (default: per task)")
     p.add_argument("--overwrite", action="store_true", help="replace an existing result folder")
@@ -144,7 +146,7 @@ def run_track(args: argparse.Namespace) -> int:
     source = open_video(args.input)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        model = load(args.weights, args.device)
+        model = load(args.weights, args.device, threads=args.threads)
     for w in caught:
         print(f"warning: {w.message}", file=sys.stderr)
     cfg = model.config
@@ -283,6 +285,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_track_many_parser(sub)
     add_demo_parser(sub)
     add_train_parser(sub)
+    add_export_parser(sub)
     c = sub.add_parser("convert-checkpoint", help="convert an upstream .pth checkpoint to .safetensors")
     c.add_argument("input")
     c.add_argument("output")
@@ -305,7 +308,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     handlers = {"track": run_track, "convert-checkpoint": run_convert, "weights": run_weights, "demo": run_demo,
-                "train": run_train, "track-many": run_track_many}
+                "train": run_train, "track-many": run_track_many, "export": run_export}
     try:
         if args.command == "eval":
             from .evaluation.cli import run_eval
