@@ -117,8 +117,8 @@ def Tracker(model: Unicorn, task: str = "sot", *, input_size: tuple[int, int] | 
     if "classes" in mot and mot["classes"] is not None:
         mot["classes"] = tuple(int(c) for c in mot["classes"])
     defaults = MOTConfig()
-    if task == "mots" and "association" not in mot:
-        mot["association"] = "embedding"  # upstream MOTS uses the embedding matcher
+    if task == "mots" and "association" not in mot and not model.has_memory_embedding:
+        mot["association"] = "embedding"  # upstream MOTS uses the embedding matcher (unicorn-lite: ByteTrack)
     cfg = replace(defaults, **mot, bytetrack=replace(defaults.bytetrack, **byte),
                   embedding=replace(defaults.embedding, **emb))
     return MOTTracker(model, cfg, input_size, segment=(task == "mots"), detector=detector)
