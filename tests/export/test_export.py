@@ -22,8 +22,10 @@ SIZE = (128, 160)
 
 
 def small_model(**changes) -> Unicorn:
-    """unicorn-lite's architecture without its ImageNet weights: small and quick to export."""
+    """unicorn-lite's sizes with upstream's deformable interaction, without ImageNet weights: small and quick
+    to export (``embedding="memory"`` gives the lite model's own embedding)."""
     torch.manual_seed(0)
+    changes = {"embedding": "deformable", **changes}
     cfg = replace(VARIANTS["unicorn-lite"].config, pretrained_backbone=False, input_size=SIZE, **changes)
     return build_model(cfg).eval()
 
@@ -74,6 +76,8 @@ def test_an_other_embedding_skips_the_interaction_graph(tmp_path):
     manifest = export_model(model, tmp_path, fmt="torchscript")
     assert "interact" not in manifest["graphs"]
     assert "MemoryEmbedding is not upstream's deformable interaction" in manifest["skipped"]["interact"]
+    lite = export_model(small_model(embedding="memory"), tmp_path / "lite", fmt="torchscript")
+    assert "interact" not in lite["graphs"] and "features" in lite["graphs"]  # the real lite embedding too
     assert {"features", "propagate", "sot_head", "mot_head", "segment", "masks"} <= set(manifest["graphs"])
     assert [o["name"] for o in manifest["graphs"]["features"]["outputs"]] == ["p3", "p4", "p5", "c4"]
     assert json.loads((tmp_path / MANIFEST).read_text()) == manifest

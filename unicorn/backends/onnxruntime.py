@@ -91,6 +91,11 @@ class OnnxRuntimeUnicorn(nn.Module):
     def has_masks(self) -> bool:
         return "masks" in self.graphs
 
+    @property
+    def has_memory_embedding(self) -> bool:
+        """False: the exported graphs hold no memory embedding (label propagation runs on torch only)."""
+        return False
+
     def use_fast_pointwise(self, enabled: bool = True) -> None:
         """No effect: the kernels are ONNX Runtime's."""
 

@@ -94,11 +94,8 @@ class SearchTarget:
     def remember(self, emb: torch.Tensor, labels: torch.Tensor, crop: Crop, prompt: bool, keep: int,
                  confidence: float = 0.0) -> None:
         """Store a crop's (C, h, w) embedding and (2, h, w) labels (see :func:`kept_cells`; a search region is
-        small, so a recent frame whose uncertain cells are dropped keeps all of its confident ones)."""
-        if prompt:
-            cells = kept_cells(labels)
-        else:
-            cells = kept_cells(labels, stride=1 if confidence > 0 else 2, min_confidence=confidence)
+        small, so every background cell is kept, and a recent frame's uncertain cells are dropped)."""
+        cells = kept_cells(labels, stride=1, min_confidence=0.0 if prompt else confidence)
         pos = crop.cell_positions(tuple(emb.shape[-2:])).to(emb.device)
         entry = _Cells(emb.flatten(1)[:, cells], labels.flatten(1)[:, cells], pos[cells])
         if prompt:
