@@ -13,7 +13,7 @@ import warnings
 from pathlib import Path
 
 from .errors import UserError
-from .run import FORMATS
+from .outputs import FORMATS
 
 DEFAULT_FORMATS = {"sot": ("video", "pytracking", "mot", "json"), "vos": ("video", "davis", "json"),
                    "mot": ("video", "mot", "json"), "mots": ("video", "mots", "mot", "json")}

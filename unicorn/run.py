@@ -11,11 +11,8 @@ import numpy as np
 import torch
 
 from .evaluation import writers as W
+from .outputs import FORMATS, OUTPUT_NAMES
 from .trackers.base import BaseTracker
-
-FORMATS = ("video", "mot", "mots", "davis", "json", "pytracking")
-OUTPUT_NAMES = {"video": "annotated.mp4", "mot": "results_mot.txt", "mots": "results_mots.txt",
-                "davis": "davis", "json": "results_coco.json", "pytracking": "results_pytracking.txt"}
 
 
 def open_writers(out: Path, formats: Sequence[str], fps: float, class_names: Sequence[str] | None = None,

@@ -89,6 +89,7 @@ def _train(cfg: TrainConfig, info: DistInfo, resume: bool, max_steps: int | None
     if latest is not None and not resume:
         raise UserError(f"{run_dir} already holds a run ({latest}); pass --resume to continue it, or choose "
                         "another name / output_dir")
+    build_schedule(cfg, info.world_size)  # refuse a schedule that cannot run before the run folder is made
     if info.is_main:
         save_train_config(cfg, run_dir / "config.yaml")
     seed_everything(cfg.seed)  # the same initial weights on every rank

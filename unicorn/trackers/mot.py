@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from ..checks import check_fields, check_ids, one_of, positive, unit
 from ..errors import UserError
 from ..models.build import mot_detector_of
 from ..models.postprocess import box_to_frame, masks_to_frame, postprocess
@@ -23,6 +24,9 @@ from .base import BaseTracker, check_frame
 Detector = Callable[[np.ndarray, int], tuple[np.ndarray, np.ndarray, np.ndarray]]
 # Names of the built-in MOT detectors (MOTConfig.detector).
 DETECTORS = ("auto", "model", "nanodet-g")
+MOT_SETTINGS = {"association": one_of("bytetrack", "embedding"), "detector": one_of(*DETECTORS),
+                "conf_thresh": unit(example=0.01), "nms_thresh": unit(example=0.7), "min_score": unit(example=0.1),
+                "detector_size": positive(int, example=608), "mask_thresh": unit(example=0.3)}
 
 
 @dataclass(frozen=True)
@@ -64,11 +68,13 @@ class MOTConfig:
     embedding: EmbeddingMatcherConfig = field(default_factory=EmbeddingMatcherConfig.mot17)
 
     def __post_init__(self) -> None:
-        if self.association not in ("bytetrack", "embedding"):
-            raise UserError(f"association must be 'bytetrack' or 'embedding', got {self.association!r}")
-        if self.detector not in DETECTORS:
-            raise UserError(f"detector must be one of {', '.join(DETECTORS)}; got {self.detector!r}")
-        if self.detector_size <= 0 or self.detector_size % 32:
+        check_fields(self, MOT_SETTINGS)
+        if self.classes is not None:
+            object.__setattr__(self, "classes", check_ids("classes", self.classes))
+        for name, kind in (("bytetrack", ByteTrackConfig), ("embedding", EmbeddingMatcherConfig)):
+            if not isinstance(getattr(self, name), kind):
+                raise UserError(f"{name} must be a {kind.__name__}; got {getattr(self, name)!r}")
+        if self.detector_size % 32:
             raise UserError(f"detector_size must be a positive multiple of 32 (e.g. 416 or 608); got "
                             f"{self.detector_size}")
 

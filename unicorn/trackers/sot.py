@@ -11,11 +11,16 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
+from ..checks import FLAG, at_least, check_fields, unit
 from ..errors import UserError
 from ..models.postprocess import box_to_frame, postprocess
 from ..models.unicorn import FrameFeatures, Unicorn
 from ..types import FrameResult
 from .base import BaseTracker, check_boxes_xywh, check_frame
+
+SOT_SETTINGS = {"conf_thresh": unit(example=0.001), "nms_thresh": unit(example=0.65), "upstream_fp16": FLAG,
+                "motion_sigma": at_least(0), "scale_penalty": at_least(0), "min_score": unit(),
+                "max_target_size": at_least(0)}
 
 
 @dataclass(frozen=True)
@@ -46,10 +51,7 @@ class SOTConfig:
     max_target_size: float = 0.0
 
     def __post_init__(self) -> None:
-        if self.max_target_size < 0:
-            raise UserError(f"max_target_size must be >= 0, got {self.max_target_size}")
-        if self.motion_sigma < 0 or self.scale_penalty < 0 or not 0 <= self.min_score <= 1:
-            raise UserError("motion_sigma and scale_penalty must be >= 0 and min_score within [0, 1]")
+        check_fields(self, SOT_SETTINGS)
 
 
 def choose_candidate(boxes: np.ndarray, scores: np.ndarray, previous: np.ndarray | None,
