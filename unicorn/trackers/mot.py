@@ -18,7 +18,7 @@ from ..types import FrameResult
 from .association.base import Tracks
 from .association.bytetrack import ByteTrack, ByteTrackConfig
 from .association.embedding import EmbeddingMatcher, EmbeddingMatcherConfig
-from .base import BaseTracker, check_frame
+from .base import BaseTracker
 
 # A detector callable: (frame_bgr, frame_index) -> (boxes_xyxy (N,4), scores (N,), class_ids (N,))
 Detector = Callable[[np.ndarray, int], tuple[np.ndarray, np.ndarray, np.ndarray]]
@@ -162,6 +162,8 @@ class MOTTracker(BaseTracker):
             if kind != "model":
                 raise UserError(f"MOTS needs the model's own detections (their masks); detector {kind!r} has no "
                                 "masks, use detector 'model' (or 'auto')")
+        if kind == "model" and cfg.classes is not None:
+            check_ids("classes", cfg.classes, model.num_classes)
         if cfg.association == "embedding" and model.embedding is None:
             raise UserError("the embedding matcher needs a tracking model; this is a plain detector")
         if isinstance(detector, str | Path):
@@ -193,7 +195,7 @@ class MOTTracker(BaseTracker):
 
     def step(self, frame: np.ndarray) -> FrameResult:
         """Detect, associate (and segment) one frame."""
-        frame = check_frame(frame)
+        frame = self.check_frame_size(frame)
         size = frame.shape[:2]
         cfg = self.config
         self.frame_index += 1

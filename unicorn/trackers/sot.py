@@ -16,7 +16,7 @@ from ..errors import UserError
 from ..models.postprocess import box_to_frame, postprocess
 from ..models.unicorn import FrameFeatures, Unicorn
 from ..types import FrameResult
-from .base import BaseTracker, check_boxes_xywh, check_frame
+from .base import BaseTracker, check_boxes_xywh, check_frame, check_prompt_ids
 
 SOT_SETTINGS = {"conf_thresh": unit(example=0.001), "nms_thresh": unit(example=0.65), "upstream_fp16": FLAG,
                 "motion_sigma": at_least(0), "scale_penalty": at_least(0), "min_score": unit(),
@@ -173,9 +173,7 @@ class SOTTracker(BaseTracker):
     def _check_new(self, frame: np.ndarray, boxes, ids) -> tuple[np.ndarray, list[int]]:
         xywh = check_boxes_xywh(boxes, check_frame(frame).shape[:2])
         start = max(self._boxes, default=0) + 1
-        ids = list(range(start, start + len(xywh))) if ids is None else [int(i) for i in np.atleast_1d(ids)]
-        if len(ids) != len(xywh):
-            raise UserError(f"{len(ids)} ids given for {len(xywh)} boxes")
+        ids = list(range(start, start + len(xywh))) if ids is None else check_prompt_ids(ids, len(xywh))
         clash = sorted(set(ids) & set(self._boxes))
         if clash:
             raise UserError(f"target ids {clash} are already tracked; remove them first or use new ids")
