@@ -45,7 +45,7 @@ def test_mots_overlap_removal_lower_id_wins():
 
 
 def test_sot_keeps_previous_box_when_nothing_passes(model):
-    tracker = unicorn.Tracker(model, "sot", input_size=SIZE, conf_thresh=1.0)  # no score of the untrained head reaches 1
+    tracker = unicorn.Tracker(model, "sot", input_size=SIZE, conf_thresh=1.0)  # no score reaches 1
     results = list(tracker.track(frames(), boxes=[(10, 20, 30, 40), (50, 30, 20, 20)]))
     assert [r.frame_index for r in results] == [0, 1, 2, 3]
     for r in results:
