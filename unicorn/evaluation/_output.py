@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import IO
 
@@ -46,6 +47,18 @@ def open_new_text(path: Path, overwrite: bool) -> IO[str]:
         raise OutputExistsError(
             f"Output file {path} already exists; pass overwrite=True (CLI: --overwrite) to replace it."
         ) from exc
+
+
+def partial_path(path: Path) -> Path:
+    """Where a file that cannot be appended safely (json, video) is written until it is complete:
+    ``name.partial.ext`` beside ``name.ext`` (the extension stays last so that codecs recognise it)."""
+    path = Path(path)
+    return path.with_name(f"{path.stem}.partial{path.suffix}")
+
+
+def finish_partial(partial: Path, path: Path) -> None:
+    """Give a completed ``partial`` file its final name (atomic on one file system)."""
+    os.replace(partial, path)
 
 
 def fmt_number(value: float, decimals: int) -> str:

@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from ..types import FrameResult
-from ._output import encode_rle, fmt_number, open_new_text
+from ._output import encode_rle, ensure_new, finish_partial, fmt_number, open_new_text, partial_path
 
 
 def _category(class_id: int, category_map: Mapping[int, int] | None) -> int:
@@ -20,11 +20,13 @@ def _category(class_id: int, category_map: Mapping[int, int] | None) -> int:
 
 
 class _JsonArrayWriter:
-    """Writes a JSON array element by element, so the file grows with the stream."""
+    """Writes a JSON array element by element into ``name.partial.json``, which becomes ``name.json`` when
+    the array is finished (``close``): a run that is killed never leaves a json file that does not parse."""
 
     def __init__(self, path: str | Path, overwrite: bool) -> None:
-        self.path = Path(path)
-        self._fp = open_new_text(self.path, overwrite)
+        self.path = ensure_new(Path(path), overwrite)
+        self.partial = partial_path(self.path)
+        self._fp = open_new_text(self.partial, True)  # a leftover partial file is an unfinished earlier run
         self._fp.write("[")
         self._count = 0
 
@@ -35,8 +37,12 @@ class _JsonArrayWriter:
     def close(self) -> None:
         """Finish the array and close the file (idempotent)."""
         if not self._fp.closed:
-            self._fp.write("\n]\n")
-            self._fp.close()
+            try:
+                self._fp.write("\n]\n")
+                self._fp.flush()
+            finally:
+                self._fp.close()
+            finish_partial(self.partial, self.path)
 
     def __enter__(self):
         return self
