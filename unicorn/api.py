@@ -8,6 +8,7 @@ from typing import Any
 
 import torch
 
+from .checks import check_ids
 from .errors import UserError
 from .hub import DEFAULT_MODEL, resolve
 from .models.unicorn import Unicorn
@@ -76,16 +77,42 @@ def Tracker(model: Unicorn, task: str = "sot", *, input_size: tuple[int, int] | 
     Returns:
         A streaming tracker with ``init``, ``step``, ``track`` and ``reset``.
     """
+    task, cfg, detector = check_settings(task, detector, input_size, **thresholds)
+    if task in ("sot", "vos"):
+        tracker_cls = SOTTracker if task == "sot" else VOSTracker
+        return tracker_cls(model, default_config(model, type(cfg), **thresholds), input_size)
+    return MOTTracker(model, cfg, input_size, segment=(task == "mots"), detector=detector)
+
+
+def check_settings(task: str, detector=None, input_size: tuple[int, int] | None = None,
+                   **thresholds: Any) -> tuple[str, SOTConfig | MOTConfig, Any]:
+    """Check a tracker's settings without a model (the command line does this before loading one).
+
+    Args:
+        task, detector, input_size, thresholds: as for :func:`Tracker`.
+
+    Returns:
+        (task in lower case, the checked config (SOT/VOS: without the model variant's own defaults),
+        the detector object or file when one was given instead of a built-in name).
+
+    Raises:
+        UserError: an unknown task or setting, or a value of the wrong type or range.
+    """
     task = str(task).lower()
     if task not in TASKS:
         raise UserError(f"unknown task {task!r}; choose one of {', '.join(TASKS)}")
+    if input_size is not None:
+        input_size = tuple(check_ids("input_size", input_size))
+        if len(input_size) != 2 or 0 in input_size or input_size[0] % 32 or input_size[1] % 32:
+            raise UserError(f"input_size={input_size} is not allowed: give (height, width), positive multiples of "
+                            "32 (e.g. 320x512)")
     if task in ("sot", "vos"):
         cls = SOTConfig if task == "sot" else VOSConfig
         known, unknown = _split(thresholds, cls)
         if unknown:
             raise UserError(f"unknown {task} setting(s) {sorted(unknown)}; valid: {[f.name for f in fields(cls)]}")
-        tracker_cls = SOTTracker if task == "sot" else VOSTracker
-        return tracker_cls(model, default_config(model, cls, **known), input_size)
+        return task, cls(**known), detector
+    thresholds = dict(thresholds)
     if isinstance(detector, str) and detector in DETECTORS and not Path(detector).is_file():
         thresholds["detector"], detector = detector, None
     mot, rest = _split(thresholds, MOTConfig)
@@ -94,11 +121,9 @@ def Tracker(model: Unicorn, task: str = "sot", *, input_size: tuple[int, int] | 
     if rest:
         valid = [f.name for c in (MOTConfig, ByteTrackConfig, EmbeddingMatcherConfig) for f in fields(c)]
         raise UserError(f"unknown {task} setting(s) {sorted(rest)}; valid: {valid}")
-    if "classes" in mot and mot["classes"] is not None:
-        mot["classes"] = tuple(int(c) for c in mot["classes"])
     defaults = MOTConfig()
     if task == "mots" and "association" not in mot:
         mot["association"] = "embedding"  # upstream MOTS uses the embedding matcher
     cfg = replace(defaults, **mot, bytetrack=replace(defaults.bytetrack, **byte),
                   embedding=replace(defaults.embedding, **emb))
-    return MOTTracker(model, cfg, input_size, segment=(task == "mots"), detector=detector)
+    return task, cfg, detector

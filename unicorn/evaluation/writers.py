@@ -21,7 +21,7 @@ import numpy as np
 from PIL import Image
 
 from ..types import FrameResult
-from ._output import OutputExistsError, davis_palette, encode_rle, fmt_number, open_new_text
+from ._output import FrameFile, OutputExistsError, davis_palette, encode_rle, fmt_number
 from .video_writer import AnnotatedVideoWriter, annotate_frame
 from .writers_json import CocoTrackWriter, YouTubeVISWriter
 
@@ -44,13 +44,13 @@ class _TextWriter:
 
     def __init__(self, path: str | Path, overwrite: bool) -> None:
         self.path = Path(path)
-        self._fp = open_new_text(self.path, overwrite)
+        self._fp = FrameFile(self.path, overwrite)
 
     def write(self, result: FrameResult) -> None:
         lines = self._lines(result)
         if lines:
             self._fp.write("".join(lines))
-        self._fp.flush()
+        self._fp.commit()
 
     def _lines(self, result: FrameResult) -> list[str]:
         raise NotImplementedError
@@ -226,7 +226,12 @@ class DavisPaletteWriter:
         image.putpalette(self._palette)  # turns it into mode "P" with the DAVIS colours
         try:
             with open(path, "wb" if self.overwrite else "xb") as fp:
-                image.save(fp, format="PNG")
+                try:
+                    image.save(fp, format="PNG")
+                except OSError:  # a full disk: leave no half PNG
+                    fp.close()
+                    path.unlink(missing_ok=True)
+                    raise
         except FileExistsError as exc:
             raise OutputExistsError(
                 f"Output file {path} already exists; pass overwrite=True (CLI: --overwrite) to replace it."

@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from ..types import FrameResult
-from ._output import encode_rle, ensure_new, finish_partial, fmt_number, open_new_text, partial_path
+from ._output import FrameFile, encode_rle, ensure_new, finish_partial, fmt_number, partial_path
 
 
 def _category(class_id: int, category_map: Mapping[int, int] | None) -> int:
@@ -26,8 +26,9 @@ class _JsonArrayWriter:
     def __init__(self, path: str | Path, overwrite: bool) -> None:
         self.path = ensure_new(Path(path), overwrite)
         self.partial = partial_path(self.path)
-        self._fp = open_new_text(self.partial, True)  # a leftover partial file is an unfinished earlier run
+        self._fp = FrameFile(self.partial, True)  # a leftover partial file is an unfinished earlier run
         self._fp.write("[")
+        self._fp.commit()
         self._count = 0
 
     def _emit(self, entry: dict) -> None:
@@ -37,11 +38,7 @@ class _JsonArrayWriter:
     def close(self) -> None:
         """Finish the array and close the file (idempotent)."""
         if not self._fp.closed:
-            try:
-                self._fp.write("\n]\n")
-                self._fp.flush()
-            finally:
-                self._fp.close()
+            self._fp.close("\n]\n")  # after a failed write: the complete frames, then the end of the array
             finish_partial(self.partial, self.path)
 
     def __enter__(self):
@@ -91,7 +88,7 @@ class CocoTrackWriter(_JsonArrayWriter):
             if result.masks is not None:
                 entry["segmentation"] = encode_rle(result.masks[i])
             self._emit(entry)
-        self._fp.flush()
+        self._fp.commit()
 
 
 class YouTubeVISWriter(_JsonArrayWriter):
@@ -155,7 +152,7 @@ class YouTubeVISWriter(_JsonArrayWriter):
                 "score": float(fmt_number(sum(track["scores"]) / len(track["scores"]), 5)),
                 "segmentations": [track["frames"].get(f) for f in range(n)],
             })
-        self._fp.flush()
+        self._fp.commit()
         self._done.add(self._video_id)
         self._video_id = None
         self._reset_video()
