@@ -199,6 +199,9 @@ class AnnotatedVideoWriter:
             return
         self._writer.release()
         self._writer = None
+        if self.frames_written == 0:  # refused its first frame: no video
+            self.partial.unlink(missing_ok=True)
+            return
         check = cv2.VideoCapture(str(self.partial))
         readable = check.isOpened() and check.read()[0]
         check.release()
