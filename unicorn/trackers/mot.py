@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
@@ -118,9 +119,14 @@ def load_mot_detections(path: str | Path) -> dict[int, np.ndarray]:
             continue
         parts = line.replace(" ", "").split(",")
         try:
-            frame, x, y, w, h, score = int(float(parts[0])), *map(float, parts[2:7])
+            frame, x, y, w, h, score = float(parts[0]), *map(float, parts[2:7])
         except (ValueError, IndexError):
-            raise UserError(f"{path}:{n}: expected 'frame,id,x,y,w,h,score,...', got {line.strip()!r}") from None
+            frame = x = y = w = h = score = math.nan
+        if not (np.isfinite([frame, x, y, w, h, score]).all() and frame >= 1 and frame == int(frame)
+                and w >= 0 and h >= 0):
+            raise UserError(f"{path}:{n}: expected 'frame,id,x,y,w,h,score,...' with a frame number >= 1 and finite "
+                            f"numbers, width and height >= 0; got {line.strip()!r}")
+        frame = int(frame)
         out.setdefault(frame, []).append((x, y, x + w, y + h, score))
     return {k: np.asarray(v, np.float32) for k, v in out.items()}
 
