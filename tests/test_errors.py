@@ -121,3 +121,12 @@ def test_classes_out_of_range_for_the_detector(model):
 
     with pytest.raises(UserError, match="< 80"):
         NanoDetDetector(classes=(999,))
+
+
+def test_reasons_are_never_empty_or_a_bare_code():
+    from unicorn.errors import reason
+
+    assert reason(OSError(101)) == "Network is unreachable"
+    assert reason(KeyboardInterrupt()) == "KeyboardInterrupt"
+    assert reason(FileNotFoundError(2, "No such file or directory", "x.txt")) == "No such file or directory: x.txt"
+    assert reason(ValueError("first line\nsecond line")) == "first line"

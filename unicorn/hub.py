@@ -12,7 +12,7 @@ from pathlib import Path
 import torch
 
 from .config import ModelConfig, from_dict, to_dict
-from .errors import UserError
+from .errors import UserError, reason
 from .models.build import VARIANTS, build_model, get_variant
 from .models.convert import convert_state_dict, extract_state_dict, is_upstream_state_dict
 from .models.unicorn import Unicorn
@@ -79,7 +79,8 @@ def load_checkpoint_file(path: Path, variant: str | None = None) -> Unicorn:
                 meta = fh.metadata() or {}
             state = load_file(str(path))
         except Exception as exc:  # noqa: BLE001 - any parse failure is the user's file
-            raise UserError(f"{path} is not a readable safetensors file ({exc})") from None
+            raise UserError(f"{path} is not a readable safetensors file ({reason(exc)}); download or export it "
+                            "again") from None
         if is_upstream_state_dict(state):
             return _from_upstream(state, variant, path)
         if "unicorn_config" not in meta and not variant:
@@ -141,8 +142,7 @@ def _load_reason(exc: Exception) -> str:
                 "Convert it where you trust its origin, or ask its author for a .safetensors file")
     if isinstance(exc, EOFError):
         return "the file ends too early (empty or cut short); download or copy it again"
-    first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-    return f"{first[:200]}. Check that the file is complete and is a checkpoint"
+    return f"{reason(exc)}. Check that the file is complete and is a checkpoint"
 
 
 def _from_upstream(state: dict[str, torch.Tensor], variant: str | None, path: Path) -> Unicorn:
@@ -208,7 +208,8 @@ def download(name: str) -> Path:
     except UserError:
         raise
     except Exception as exc:  # noqa: BLE001 - network errors are the user's to fix
-        raise UserError(f"download of {name} from {repo} failed: {exc}") from None
+        raise UserError(f"download of {name} from {repo} failed: {reason(exc)}; check the network and retry") \
+            from None
     target = cache_dir() / f"{name}.pth"
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_bytes(local.read_bytes())

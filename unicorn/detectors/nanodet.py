@@ -43,7 +43,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..checks import check_ids, check_value, positive, unit
-from ..errors import UserError
+from ..errors import UserError, reason
 from ..models.postprocess import letterbox
 from ..trackers.base import check_frame
 
@@ -266,7 +266,7 @@ def load_nanodet(weights: str | Path | None = None) -> NanoDetG:
     try:
         state = load_file(str(path))
     except Exception as exc:  # noqa: BLE001 - any parse failure is the user's file
-        raise UserError(f"{path} is not a readable safetensors file ({exc})") from None
+        raise UserError(f"{path} is not a readable safetensors file ({reason(exc)})") from None
     net = NanoDetG()
     expected = net.state_dict()
     if set(state) != set(expected) or any(state[k].shape != v.shape for k, v in expected.items()):
