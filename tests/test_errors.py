@@ -130,3 +130,16 @@ def test_reasons_are_never_empty_or_a_bare_code():
     assert reason(KeyboardInterrupt()) == "KeyboardInterrupt"
     assert reason(FileNotFoundError(2, "No such file or directory", "x.txt")) == "No such file or directory: x.txt"
     assert reason(ValueError("first line\nsecond line")) == "first line"
+
+
+def test_own_detector_with_nan_boxes_and_davis_ids_out_of_range(model, tmp_path):
+    def broken(frame, index):
+        return np.array([[np.nan, 0, 10, 10]]), np.array([0.9]), np.array([0])
+
+    tracker = unicorn.Tracker(model, "mot", input_size=SIZE, detector=broken)
+    with pytest.raises(UserError, match="not a finite number"):
+        tracker.init(frame())
+    from unicorn.evaluation.writers import DavisPaletteWriter
+
+    with pytest.raises(UserError, match="DAVIS PNGs hold ids 0..255"):
+        DavisPaletteWriter(tmp_path / "davis").write_index_mask(0, np.full((4, 4), 300))

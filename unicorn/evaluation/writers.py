@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from ..errors import UserError
 from ..types import FrameResult
 from ._output import FrameFile, OutputExistsError, davis_palette, encode_rle, fmt_number
 from .video_writer import AnnotatedVideoWriter, annotate_frame
@@ -37,6 +38,10 @@ __all__ = [
     "annotate_frame",
     "write_all",
 ]
+
+
+class IdRangeError(UserError, ValueError):
+    """Track ids that a format cannot hold (DAVIS PNGs: 0..255)."""
 
 
 class _TextWriter:
@@ -219,8 +224,9 @@ class DavisPaletteWriter:
         """Write an (H, W) integer map of object ids (0 = background) as ``name_format`` PNG."""
         index_mask = np.asarray(index_mask)
         if index_mask.size and (index_mask.min() < 0 or index_mask.max() > 255):
-            raise ValueError(f"DAVIS PNGs hold ids 0..255; frame {frame_index} has ids from "
-                             f"{index_mask.min()} to {index_mask.max()}")
+            raise IdRangeError(f"DAVIS PNGs hold ids 0..255; frame {frame_index} has ids from "
+                               f"{index_mask.min()} to {index_mask.max()}; renumber the objects or choose another "
+                               "format")
         path = self.folder / self.name_format.format(frame_index)
         image = Image.fromarray(index_mask.astype(np.uint8))  # mode "L"
         image.putpalette(self._palette)  # turns it into mode "P" with the DAVIS colours

@@ -274,6 +274,9 @@ def check_detector_output(out, size: tuple[int, int]) -> tuple[np.ndarray, np.nd
         raise UserError("a detector must return (boxes_xyxy (N,4), scores (N,), class_ids (N,))") from None
     if not (len(boxes) == len(scores) == len(classes)):
         raise UserError(f"detector returned {len(boxes)} boxes, {len(scores)} scores, {len(classes)} classes")
+    if not (np.isfinite(boxes).all() and np.isfinite(scores).all()):
+        raise UserError("detector returned a box or score that is not a finite number; filter NaN/inf detections "
+                        "before returning them")
     h, w = size
     boxes[:, 0::2] = boxes[:, 0::2].clip(0, w)
     boxes[:, 1::2] = boxes[:, 1::2].clip(0, h)
