@@ -40,6 +40,8 @@ def _one_line_error(capsys) -> str:
     (["--task", "sot", "--box", "10,10,20,20", "--set", "conf_thresh=abc"], "conf_thresh='abc' is not allowed"),
     (["--task", "sot", "--box", "-50,-50,20,20"], "lies outside the 320x240 frame"),
     (["--task", "sot", "--box", "300,10,20,20", "--box", "900,900,5,5"], "lies outside the 320x240 frame"),
+    (["--weights", "nowhere.safetensors"], "weights file nowhere.safetensors does not exist"),
+    (["--detections", "nowhere.txt"], "detections file nowhere.txt does not exist"),
 ])
 def test_bad_settings_and_prompts_refused_before_the_model_and_the_folder(tmp_path, capsys, no_model, words,
                                                                           expected):
@@ -99,4 +101,13 @@ def test_training_refuses_unknown_dataset_and_short_schedule_before_its_folder(t
     assert "unknown training set 'lasott'" in _one_line_error(capsys)
     assert main(["train", str(TINY), *base, *SMALL[2:], "epochs=2", "warmup_epochs=3", "no_aug_epochs=1"]) == 2
     assert "must be less than epochs (2)" in _one_line_error(capsys)
+    assert not run.exists()
+
+
+def test_training_with_a_missing_dataset_folder_leaves_no_run_folder(tmp_path, capsys):
+    run = tmp_path / "runs"
+    words = [f"output_dir={run}", "name=x", *SMALL[:3], f"datasets=[{{name: got10k, task: sot, root: {tmp_path}/no"
+                                                          "}]", "device=cpu"]
+    assert main(["train", str(TINY), *words]) == 2
+    _one_line_error(capsys)
     assert not run.exists()

@@ -200,9 +200,20 @@ def _prompts(args: argparse.Namespace, formats: tuple[str, ...]) -> dict[str, An
     return {"masks": mask}
 
 
+def _check_files(args: argparse.Namespace) -> None:
+    """Weights and detections named as files must exist (variant names are checked when loaded)."""
+    weights = Path(str(args.weights)).expanduser()
+    if weights.suffix in (".pth", ".pt", ".ckpt", ".tar", ".safetensors") and not weights.is_file():
+        raise UserError(f"weights file {weights} does not exist; give a checkpoint path or a variant name "
+                        "(`unicorn weights list`)")
+    if args.detections and not Path(args.detections).is_file():
+        raise UserError(f"detections file {args.detections} does not exist")
+
+
 def run_track(args: argparse.Namespace) -> int:
     formats = _formats(args)
     _check_input(str(args.input))
+    _check_files(args)
     name = Path(str(args.input).rstrip("/")).stem or "stream"
     out = Path(args.out or Path("runs") / "track" / name)
     check_result_folder(out, args.overwrite)
