@@ -191,3 +191,21 @@ def test_a_real_full_disk(frames_dir, small_disk, capsys):
     assert {int(r[0]) for r in _mot_rows(out / "results_mot.txt")} <= set(range(1, frames + 1))
     assert max(e["frame_index"] for e in json.loads((out / "results_coco.json").read_text())) < frames
     assert _video_frames(out / "annotated.mp4") == frames
+
+
+def test_summary_that_cannot_be_finished_says_running(frames_dir, tmp_path, monkeypatch, capsys):
+    from unicorn.run_folder import RunSummary
+
+    real = RunSummary.save
+
+    def full_at_the_end(self):
+        if self.data["status"] != "running":
+            raise OSError(errno.ENOSPC, "No space left on device", str(self.path))
+        real(self)
+
+    monkeypatch.setattr(RunSummary, "save", full_at_the_end)
+    out = tmp_path / "o"
+    assert main(["track", str(frames_dir), "--out", str(out), "--max-frames", "2", *SIZE]) == 2
+    err = capsys.readouterr().err.strip().splitlines()[-1]
+    assert "all 2 frames are in" in err and "the disk is full" in err and "still says running" in err
+    assert json.loads((out / "summary.json").read_text())["status"] == "running"

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from .cli_track import add_track_parser, join_negative_values, run_track
 from .errors import UserError
+from .run_folder import DISK_FULL, describe_os_error
 
 
 def run_convert(args: argparse.Namespace) -> int:
@@ -129,6 +130,11 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except OSError as exc:
+        if exc.errno not in DISK_FULL:
+            raise
+        print(f"error: {describe_os_error(exc)}; free space and run again", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

@@ -309,6 +309,10 @@ def _track(args: argparse.Namespace, formats: tuple[str, ...], out: Path, name: 
             bar.close()
     finally:
         source.close()
-    summary.finish("complete", **{k: stats[k] for k in ("frames", "tracks", "seconds", "fps", "truncated")})
+    try:
+        summary.finish("complete", **{k: stats[k] for k in ("frames", "tracks", "seconds", "fps", "truncated")})
+    except OSError as exc:
+        raise UserError(f"all {stats['frames']} frames are in {out}, but summary.json could not be updated "
+                        f"({describe_os_error(exc)}); it still says running") from None
     print(f"{stats['frames']} frames, {stats['tracks']} track(s), {stats['fps']} frames/s -> {out}")
     return 0
