@@ -241,11 +241,34 @@ def _finish(summary: RunSummary, status: str, reason: str, frames: int) -> None:
         summary.finish(status, reason, frames=frames)
 
 
+def _build_tracker(args: argparse.Namespace, extra: dict[str, Any], kind: str):
+    """Load the model and make the tracker (class names resolved for ``--classes``); returns (tracker, names)."""
+    from . import Tracker, load
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        model = load(args.weights, args.device)
+    for w in caught:
+        print(f"warning: {w.message}", file=sys.stderr)
+    names, detector = model.config.class_names, args.detections
+    if args.task in ("mot", "mots"):
+        from .models.build import COCO_CLASSES
+        from .trackers.mot import resolve_detector
+
+        if not args.detections:
+            detector = kind
+            if resolve_detector(kind, model, args.task == "mots") == "nanodet-g":
+                names = COCO_CLASSES  # NanoDet-g's classes, whatever the tracking model's
+        classes = _class_ids(args.classes, names)
+        if classes is not None:
+            extra["classes"] = classes
+    return Tracker(model, args.task, input_size=args.size, detector=detector, **extra), names
+
+
 def _track(args: argparse.Namespace, formats: tuple[str, ...], out: Path, name: str, extra: dict[str, Any],
            prompts: dict[str, Any], kind: str) -> int:
     from tqdm import tqdm
 
-    from . import Tracker, load
     from .data.video_io import open_video
     from .run import open_writers, run_tracker
     from .trackers.base import check_boxes_xywh, check_masks
@@ -256,27 +279,10 @@ def _track(args: argparse.Namespace, formats: tuple[str, ...], out: Path, name: 
             check_boxes_xywh(prompts["boxes"], source.size)
         if "masks" in prompts:
             check_masks(prompts["masks"], source.size)
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
-            model = load(args.weights, args.device)
-        for w in caught:
-            print(f"warning: {w.message}", file=sys.stderr)
-        names, detector = model.config.class_names, args.detections
-        if args.task in ("mot", "mots"):
-            from .models.build import COCO_CLASSES
-            from .trackers.mot import resolve_detector
-
-            if not args.detections:
-                detector = kind
-                if resolve_detector(kind, model, args.task == "mots") == "nanodet-g":
-                    names = COCO_CLASSES  # NanoDet-g's classes, whatever the tracking model's
-            classes = _class_ids(args.classes, names)
-            if classes is not None:
-                extra["classes"] = classes
-        tracker = Tracker(model, args.task, input_size=args.size, detector=detector, **extra)
+        tracker, names = _build_tracker(args, extra, kind)
         create_result_folder(out, args.overwrite)
         summary = RunSummary(out, {"input": str(args.input), "task": args.task, "weights": str(args.weights),
-                                   "device": str(next(model.parameters()).device)})
+                                   "device": str(tracker.device)})
         total = min(x for x in (args.max_frames, source.frame_count) if x) \
             if (args.max_frames or source.frame_count) else None
         done = [0]
@@ -291,8 +297,8 @@ def _track(args: argparse.Namespace, formats: tuple[str, ...], out: Path, name: 
                 writers = open_writers(out, formats, source.fps or 25.0, names)
                 stats = run_tracker(tracker, source, prompts, writers, args.max_frames, on_frame=on_frame)
         except KeyboardInterrupt as exc:
-            _finish(summary, "interrupted", f"stopped by {exc.args[0] if exc.args else 'Ctrl+C (SIGINT)'}",
-                           frames=done[0])
+            by = exc.args[0] if exc.args else "Ctrl+C (SIGINT)"
+            _finish(summary, "interrupted", f"stopped by {by}", frames=done[0])
             raise
         except OSError as exc:
             _finish(summary, "failed", describe_os_error(exc), frames=done[0])

@@ -183,6 +183,7 @@ class TrainConfig:
             object.__setattr__(self, "train_only", tuple(self.train_only))
         check_fields(self, TRAIN_SETTINGS)
         object.__setattr__(self, "input_size", check_ids("input_size", self.input_size))
+        object.__setattr__(self, "init_class_map", check_ids("init_class_map", self.init_class_map))
         if not isinstance(self.model_overrides, dict):
             raise UserError(f"model_overrides must be a mapping of ModelConfig fields, got {self.model_overrides!r}")
         checks = [

@@ -158,7 +158,10 @@ class YouTubeVISWriter(_JsonArrayWriter):
         self._reset_video()
 
     def close(self) -> None:
-        """Write out the last video, finish the array and close the file (idempotent)."""
-        if not self._fp.closed:
-            self.end_video()
-        super().close()
+        """Write out the last video, finish the array and close the file (idempotent). When that fails (a full
+        disk), the file still closes as a valid array of the videos written before, and the error is raised."""
+        try:
+            if not self._fp.closed and not self._fp.failed:
+                self.end_video()
+        finally:
+            super().close()
