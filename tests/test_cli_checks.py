@@ -111,3 +111,12 @@ def test_training_with_a_missing_dataset_folder_leaves_no_run_folder(tmp_path, c
     assert main(["train", str(TINY), *words]) == 2
     _one_line_error(capsys)
     assert not run.exists()
+
+
+def test_convert_checkpoint_refuses_an_unwritable_output_before_reading(tmp_path, capsys):
+    (tmp_path / "file").write_text("x")
+    assert main(["convert-checkpoint", str(tmp_path / "missing.pth"), str(tmp_path / "file" / "o.safetensors")]) == 2
+    assert "is not a folder this user can write to" in _one_line_error(capsys)
+    assert main(["convert-checkpoint", str(tmp_path / "missing.pth"), str(tmp_path / "o.safetensors")]) == 2
+    assert "does not exist" in _one_line_error(capsys)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["file"]

@@ -6,6 +6,7 @@ User errors print one line and exit with code 2; nothing on disk is overwritten 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -22,8 +23,18 @@ def run_convert(args: argparse.Namespace) -> int:
         raise UserError(f"{dst} already exists; pass --overwrite to replace it")
     if dst.suffix != ".safetensors":
         raise UserError(f"output must end in .safetensors, got {dst.name}")
+    if not dst.parent.is_dir() or not os.access(dst.parent, os.W_OK):
+        raise UserError(f"cannot write {dst}: {dst.parent} is not a folder this user can write to")
+    if not src.is_file():
+        raise UserError(f"checkpoint {src} does not exist")
     model = load_checkpoint_file(src, args.variant)
-    save_safetensors(model, dst, args.variant or "", half=args.half)
+    partial = dst.with_name(f"{dst.stem}.partial{dst.suffix}")  # a failed write never leaves a cut file at dst
+    try:
+        save_safetensors(model, partial, args.variant or "", half=args.half)
+        os.replace(partial, dst)
+    except OSError as exc:
+        partial.unlink(missing_ok=True)
+        raise UserError(f"cannot write {dst}: {describe_os_error(exc)}") from None
     n = sum(p.numel() for p in model.parameters())
     print(f"converted {src} ({n / 1e6:.2f} M parameters, backbone {model.config.backbone}, "
           f"{model.config.num_classes} classes, masks: {model.config.with_masks}) -> {dst}")
