@@ -224,3 +224,34 @@ def test_detection_and_result_files(text, tmp_path_factory):
             read()
         except UserError as exc:
             assert str(path) in str(exc)
+
+
+def _png_or_bytes(kind: str, values: list[int], data: bytes, path: Path) -> None:
+    if kind == "bytes":
+        path.write_bytes(data)
+        return
+    from PIL import Image
+
+    dtype = np.uint16 if kind == "uint16" else np.uint8
+    arr = np.resize(np.asarray(values or [0], dtype=np.int64), 240 * 320).reshape(240, 320)
+    shape = (120, 160) if kind == "small" else (240, 320)
+    Image.fromarray(arr[:shape[0], :shape[1]].astype(dtype)).save(path)
+
+
+@fuzz(30)
+@given(kind=st.sampled_from(["uint8", "uint16", "small", "bytes"]),
+       values=st.lists(st.integers(0, 700), max_size=6), data=st.binary(max_size=200))
+def test_mask_files_on_the_command_line(kind, values, data, tmp_path_factory, monkeypatch):
+    def reached(*args, **kwargs):
+        raise _Reached
+
+    monkeypatch.setattr(unicorn, "load", reached)
+    folder = tmp_path_factory.mktemp("mask")
+    _png_or_bytes(kind, values, data, folder / "mask.png")
+    try:
+        assert main(["track", SAMPLE, "--task", "vos", "--mask", str(folder / "mask.png"), "--out",
+                     str(folder / "out")]) == 2
+        event("refused (exit 2)")
+    except _Reached:
+        event("every check passed")
+    assert not (folder / "out").exists()
