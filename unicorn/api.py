@@ -77,10 +77,32 @@ def Tracker(model: Unicorn, task: str = "sot", *, input_size: tuple[int, int] | 
     Returns:
         A streaming tracker with ``init``, ``step``, ``track`` and ``reset``.
     """
-    task, cfg, detector = check_settings(task, detector, input_size, **thresholds)
+    check_settings(task, detector, input_size, **thresholds)  # refuses any bad setting before work starts
+    task = str(task).lower()
+    if task not in TASKS:
+        raise UserError(f"unknown task {task!r}; choose one of {', '.join(TASKS)}")
     if task in ("sot", "vos"):
+        cls = SOTConfig if task == "sot" else VOSConfig
+        known, unknown = _split(thresholds, cls)
+        if unknown:
+            raise UserError(f"unknown {task} setting(s) {sorted(unknown)}; valid: {[f.name for f in fields(cls)]}")
         tracker_cls = SOTTracker if task == "sot" else VOSTracker
-        return tracker_cls(model, default_config(model, type(cfg), **thresholds), input_size)
+        return tracker_cls(model, default_config(model, cls, **known), input_size)
+    if isinstance(detector, str) and detector in DETECTORS and not Path(detector).is_file():
+        thresholds["detector"], detector = detector, None
+    mot, rest = _split(thresholds, MOTConfig)
+    byte, rest = _split(rest, ByteTrackConfig)
+    emb, rest = _split(rest, EmbeddingMatcherConfig)
+    if rest:
+        valid = [f.name for c in (MOTConfig, ByteTrackConfig, EmbeddingMatcherConfig) for f in fields(c)]
+        raise UserError(f"unknown {task} setting(s) {sorted(rest)}; valid: {valid}")
+    if "classes" in mot and mot["classes"] is not None:
+        mot["classes"] = tuple(int(c) for c in mot["classes"])
+    defaults = MOTConfig()
+    if task == "mots" and "association" not in mot:
+        mot["association"] = "embedding"  # upstream MOTS uses the embedding matcher
+    cfg = replace(defaults, **mot, bytetrack=replace(defaults.bytetrack, **byte),
+                  embedding=replace(defaults.embedding, **emb))
     return MOTTracker(model, cfg, input_size, segment=(task == "mots"), detector=detector)
 
 

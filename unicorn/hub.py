@@ -208,8 +208,7 @@ def download(name: str) -> Path:
     except UserError:
         raise
     except Exception as exc:  # noqa: BLE001 - network errors are the user's to fix
-        raise UserError(f"download of {name} from {repo} failed: {reason(exc)}; check the network and retry") \
-            from None
+        raise UserError(f"download of {name} from {repo} failed: {exc}") from None
     target = cache_dir() / f"{name}.pth"
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_bytes(local.read_bytes())
