@@ -129,6 +129,29 @@ def check_fields(config: Any, rules: dict[str, Setting], where: str = "") -> Non
         object.__setattr__(config, name, value)
 
 
+def checked(rules: dict[str, Setting]):
+    """Class decorator for a frozen dataclass: :func:`check_fields` with ``rules`` runs before the class's own
+    ``__post_init__`` (which keeps its cross-field checks), also for subclasses.
+
+    Example:
+        >>> @checked({"conf_thresh": unit()})
+        ... @dataclass(frozen=True)
+        ... class Config:
+        ...     conf_thresh: float = 0.1
+    """
+    def wrap(cls):
+        own = getattr(cls, "__post_init__", None)
+
+        def __post_init__(self) -> None:  # noqa: N807 - the dataclass hook
+            check_fields(self, rules)
+            if own is not None:
+                own(self)
+
+        cls.__post_init__ = __post_init__
+        return cls
+    return wrap
+
+
 def check_ids(name: str, values: Any, high: int | None = None) -> tuple[int, ...]:
     """A sequence of whole numbers in [0, high) (class ids), as a tuple.
 
@@ -150,4 +173,5 @@ def check_ids(name: str, values: Any, high: int | None = None) -> tuple[int, ...
     return tuple(out)
 
 
-__all__ = ["FLAG", "Setting", "at_least", "check_fields", "check_ids", "check_value", "one_of", "positive", "unit"]
+__all__ = ["FLAG", "Setting", "at_least", "check_fields", "check_ids", "check_value", "checked", "one_of", "positive",
+           "unit"]

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
-from ..checks import FLAG, at_least, check_fields, unit
+from ..checks import FLAG, at_least, checked, unit
 from ..errors import UserError
 from ..models.postprocess import box_to_frame, postprocess
 from ..models.unicorn import FrameFeatures, Unicorn
@@ -23,6 +23,7 @@ SOT_SETTINGS = {"conf_thresh": unit(example=0.001), "nms_thresh": unit(example=0
                 "max_target_size": at_least(0)}
 
 
+@checked(SOT_SETTINGS)  # type and range of every field, before the checks of __post_init__
 @dataclass(frozen=True)
 class SOTConfig:
     """SOT thresholds (upstream's, plus an optional motion prior that upstream does not have).
@@ -51,7 +52,10 @@ class SOTConfig:
     max_target_size: float = 0.0
 
     def __post_init__(self) -> None:
-        check_fields(self, SOT_SETTINGS)
+        if self.max_target_size < 0:
+            raise UserError(f"max_target_size must be >= 0, got {self.max_target_size}")
+        if self.motion_sigma < 0 or self.scale_penalty < 0 or not 0 <= self.min_score <= 1:
+            raise UserError("motion_sigma and scale_penalty must be >= 0 and min_score within [0, 1]")
 
 
 def choose_candidate(boxes: np.ndarray, scores: np.ndarray, previous: np.ndarray | None,
