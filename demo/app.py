@@ -26,7 +26,7 @@ import unicorn  # noqa: E402
 from demo.handlers import HELP, Handlers, Session, device_label, model_banner, mot_slider_defaults  # noqa: E402
 from demo.runner import Limits  # noqa: E402
 from unicorn.cli import add_demo_parser  # noqa: E402
-from unicorn.errors import UserError  # noqa: E402
+from unicorn.errors import UserError, reason  # noqa: E402
 from unicorn.hub import DEFAULT_MODEL  # noqa: E402
 from unicorn.trackers.mot import MOTConfig  # noqa: E402
 
@@ -194,7 +194,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except OSError as exc:  # the port is taken or the host is not an interface of this machine
-        print(f"error: cannot serve on {args.host}:{args.port} ({exc}); pass another --port or --host",
+        print(f"error: cannot serve on {args.host}:{args.port} ({reason(exc)}); pass another --port or --host",
               file=sys.stderr)
         return 2
     except KeyboardInterrupt:

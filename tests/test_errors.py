@@ -74,3 +74,72 @@ def test_cli_user_errors_exit_2_and_keep_existing_results(tmp_path, capsys):
     assert (out / "results_mot.txt").read_text() == "precious\n"
     assert main(["track", str(fake), "--task", "sot", "--out", str(tmp_path / "p")]) == 2
     assert "--box" in capsys.readouterr().err
+
+
+def test_prompt_boxes_that_are_not_numbers_or_not_finite(model):
+    tracker = unicorn.Tracker(model, "sot", input_size=SIZE)
+    with pytest.raises(UserError, match=r"boxes must be numbers .*'a,b,c,d'"):
+        tracker.init(frame(), boxes=["a,b,c,d"])
+    for bad in ((np.nan, 10, 20, 20), (10, 10, np.inf, 20)):
+        with pytest.raises(UserError, match="not a finite number"):
+            tracker.init(frame(), boxes=bad)
+    with pytest.raises(UserError, match="ids must be whole numbers >= 1"):
+        tracker.init(frame(), boxes=(10, 10, 20, 20), ids=["x"])
+    with pytest.raises(UserError, match="repeat an id"):
+        tracker.init(frame(), boxes=[(10, 10, 20, 20), (40, 40, 20, 20)], ids=[3, 3])
+
+
+def test_prompt_masks_with_fractional_or_negative_ids(model):
+    tracker = unicorn.Tracker(model, "vos", input_size=SIZE)
+    half = np.full((120, 160), 0.5, np.float32)
+    with pytest.raises(UserError, match="holds 0.5; ids are whole numbers >= 0"):
+        tracker.init(frame(), masks=half)
+    with pytest.raises(UserError, match="holds -1; ids are whole numbers >= 0"):
+        tracker.init(frame(), masks=np.full((120, 160), -1, np.int64))
+    with pytest.raises(UserError, match="masks hold 0 or 1 per pixel; found 0.5"):
+        tracker.init(frame(), masks=half[None])
+    ids = np.zeros((120, 160), np.float32)
+    ids[10:40, 10:40] = 2.0  # whole-number floats are ids
+    assert tracker.init(frame(), masks=ids).track_ids.tolist() == [2]
+
+
+@pytest.mark.parametrize("task", ["sot", "mot"])
+def test_step_with_a_frame_of_another_size_is_refused(model, task):
+    tracker = unicorn.Tracker(model, task, input_size=SIZE, **({"detector": "model"} if task == "mot" else {}))
+    prompts = {"boxes": (10, 10, 30, 30)} if task == "sot" else {}
+    tracker.init(frame(), **prompts)
+    with pytest.raises(UserError, match="frame 1 is 200x100 but the video started at 160x120"):
+        tracker.step(frame(100, 200))
+    assert tracker.step(frame()).frame_index == 1  # the refused frame changed nothing
+    tracker.init(frame(100, 200), **prompts)  # a new video may have another size
+
+
+def test_classes_out_of_range_for_the_detector(model):
+    with pytest.raises(UserError, match=r"classes=\(999,\) is not allowed: .* < 80"):
+        unicorn.Tracker(model, "mot", input_size=SIZE, detector="model", classes=(999,))
+    from unicorn.detectors.nanodet import NanoDetDetector
+
+    with pytest.raises(UserError, match="< 80"):
+        NanoDetDetector(classes=(999,))
+
+
+def test_reasons_are_never_empty_or_a_bare_code():
+    from unicorn.errors import reason
+
+    assert reason(OSError(101)) == "Network is unreachable"
+    assert reason(KeyboardInterrupt()) == "KeyboardInterrupt"
+    assert reason(FileNotFoundError(2, "No such file or directory", "x.txt")) == "No such file or directory: x.txt"
+    assert reason(ValueError("first line\nsecond line")) == "first line"
+
+
+def test_own_detector_with_nan_boxes_and_davis_ids_out_of_range(model, tmp_path):
+    def broken(frame, index):
+        return np.array([[np.nan, 0, 10, 10]]), np.array([0.9]), np.array([0])
+
+    tracker = unicorn.Tracker(model, "mot", input_size=SIZE, detector=broken)
+    with pytest.raises(UserError, match="not a finite number"):
+        tracker.init(frame())
+    from unicorn.evaluation.writers import DavisPaletteWriter
+
+    with pytest.raises(UserError, match="DAVIS PNGs hold ids 0..255"):
+        DavisPaletteWriter(tmp_path / "davis").write_index_mask(0, np.full((4, 4), 300))

@@ -2,19 +2,27 @@
 
     python tools/stress.py memory  [--frames 3000] [--task sot|vos|mot|mots] [--weights unicorn-lite]
     python tools/stress.py targets [--targets 8] [--size 320x512] [--weights unicorn-lite]
+    python tools/stress.py soak    [--frames 10000] [--tasks sot vos mot] [--every 500] [--size 192x320]
+                                   [--frame-size 240x320] [--formats mot,json] [--device cpu] [--json FILE]
 
 ``memory`` streams a generated video (frames made on the fly, never stored) through one tracker
 and prints the peak resident memory after the first 100 frames and at the end.
 ``targets`` prints the median time per SOT step for 1 target and for N targets.
+``soak`` runs each task over the same number of generated frames through the result writers, as
+``unicorn track`` does (files in a temporary folder), and prints the resident memory every ``--every``
+frames, then its growth from the first report to the last.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import statistics
+import tempfile
 import time
 import warnings
 from collections.abc import Iterator
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -93,6 +101,58 @@ def run_targets(args: argparse.Namespace) -> None:
           f"{args.targets} targets {times[args.targets] * 1000:.1f} ms/frame, ratio {ratio:.2f} (bound: 2.5)")
 
 
+def rss_mb() -> float:
+    """Current resident memory of this process (VmRSS) in MB."""
+    for line in open("/proc/self/status"):
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024.0
+    raise RuntimeError("no /proc/self/status on this system")
+
+
+def soak_task(model, task: str, args: argparse.Namespace, folder: Path) -> list[dict]:
+    """One task over ``args.frames`` generated frames into the writers; returns the memory reports."""
+    from unicorn.run import open_writers, run_tracker
+
+    fh, fw = (int(v) for v in args.frame_size.split("x"))
+    size = tuple(int(v) for v in args.size.split("x"))
+    first = next(generated_frames(1, fh, fw))
+    mask = np.zeros(first.shape[:2], np.uint8)
+    mask[fh // 2 - 30:fh // 2 + 30, fw // 2 - 20:fw // 2 + 20] = 1
+    prompts = {"sot": {"boxes": [(fw // 2 - 20, fh // 2 - 30, 40, 60)]}, "vos": {"masks": mask}}.get(task, {})
+    tracker = unicorn.Tracker(model, task, input_size=size)
+    formats = [f for f in args.formats.split(",") if f and not (f == "davis" and task not in ("vos", "mots"))]
+    writers = open_writers(folder / task, formats, 25.0)
+    reports, t0 = [], time.perf_counter()
+
+    def report(n: int) -> None:
+        if n % args.every == 0 or n == args.frames:
+            row = {"task": task, "frames": n, "rss_mb": round(rss_mb(), 1), "peak_mb": round(peak_rss_mb(), 1),
+                   "frames_per_s": round(n / (time.perf_counter() - t0), 2)}
+            if torch.cuda.is_available() and model.device.type == "cuda":
+                row["cuda_mb"] = round(torch.cuda.memory_allocated() / 2**20, 1)
+            reports.append(row)
+            print(json.dumps(row), flush=True)
+
+    (folder / task).mkdir(parents=True, exist_ok=True)
+    run_tracker(tracker, generated_frames(args.frames, fh, fw), prompts, writers, on_frame=report)
+    return reports
+
+
+def run_soak(args: argparse.Namespace) -> None:
+    model = unicorn.load(args.weights, device=args.device)
+    model.device = next(model.parameters()).device
+    every = {}
+    with tempfile.TemporaryDirectory(prefix="unicorn-soak-") as tmp:
+        for task in args.tasks:
+            every[task] = soak_task(model, task, args, Path(tmp))
+    for task, rows in every.items():
+        print(f"{task}: RSS {rows[0]['rss_mb']:.1f} MB at frame {rows[0]['frames']}, {rows[-1]['rss_mb']:.1f} MB at "
+              f"frame {rows[-1]['frames']} (growth {rows[-1]['rss_mb'] - rows[0]['rss_mb']:+.1f} MB), "
+              f"{rows[-1]['frames_per_s']} frames/s")
+    if args.json:
+        Path(args.json).write_text(json.dumps(every, indent=2) + "\n")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="check", required=True)
@@ -105,10 +165,21 @@ def main() -> None:
     t.add_argument("--size", default="320x512")
     t.add_argument("--runs", type=int, default=7)
     t.add_argument("--weights", default="unicorn-lite")
+    k = sub.add_parser("soak")
+    k.add_argument("--frames", type=int, default=10_000)
+    k.add_argument("--tasks", nargs="+", choices=("sot", "vos", "mot", "mots"), default=["sot", "vos", "mot"])
+    k.add_argument("--every", type=int, default=500, help="frames between memory reports")
+    k.add_argument("--size", default="192x320", help="network input HxW")
+    k.add_argument("--frame-size", default="240x320", help="generated frames HxW")
+    k.add_argument("--formats", default="mot,json,davis", help="result writers to run (davis for VOS only)")
+    k.add_argument("--weights", default="unicorn-lite")
+    k.add_argument("--device", default="cpu")
+    k.add_argument("--json", help="also write the reports to this file")
+    k.add_argument("--threads", type=int, default=2, help="torch threads")
     args = parser.parse_args()
     warnings.filterwarnings("ignore", message=".*no trained weights.*")
-    torch.set_num_threads(2)
-    (run_memory if args.check == "memory" else run_targets)(args)
+    torch.set_num_threads(getattr(args, "threads", 2))
+    {"memory": run_memory, "targets": run_targets, "soak": run_soak}[args.check](args)
 
 
 if __name__ == "__main__":

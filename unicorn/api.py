@@ -10,6 +10,7 @@ import torch
 
 from .backends.onnxruntime import BACKENDS, load_onnxruntime
 from .backends.threads import apply_threads
+from .checks import check_ids
 from .errors import UserError
 from .hub import DEFAULT_MODEL, resolve
 from .models.unicorn import Unicorn
@@ -91,6 +92,7 @@ def Tracker(model: Unicorn, task: str = "sot", *, input_size: tuple[int, int] | 
     Returns:
         A streaming tracker with ``init``, ``step``, ``track`` and ``reset``.
     """
+    check_settings(task, detector, input_size, **thresholds)  # refuses any bad setting before work starts
     task = str(task).lower()
     if task not in TASKS:
         raise UserError(f"unknown task {task!r}; choose one of {', '.join(TASKS)}")
@@ -122,3 +124,48 @@ def Tracker(model: Unicorn, task: str = "sot", *, input_size: tuple[int, int] | 
     cfg = replace(defaults, **mot, bytetrack=replace(defaults.bytetrack, **byte),
                   embedding=replace(defaults.embedding, **emb))
     return MOTTracker(model, cfg, input_size, segment=(task == "mots"), detector=detector)
+
+
+def check_settings(task: str, detector=None, input_size: tuple[int, int] | None = None,
+                   **thresholds: Any) -> tuple[str, SOTConfig | MOTConfig, Any]:
+    """Check a tracker's settings without a model (the command line does this before loading one).
+
+    Args:
+        task, detector, input_size, thresholds: as for :func:`Tracker`.
+
+    Returns:
+        (task in lower case, the checked config (SOT/VOS: without the model variant's own defaults),
+        the detector object or file when one was given instead of a built-in name).
+
+    Raises:
+        UserError: an unknown task or setting, or a value of the wrong type or range.
+    """
+    task = str(task).lower()
+    if task not in TASKS:
+        raise UserError(f"unknown task {task!r}; choose one of {', '.join(TASKS)}")
+    if input_size is not None:
+        input_size = tuple(check_ids("input_size", input_size))
+        if len(input_size) != 2 or 0 in input_size or input_size[0] % 32 or input_size[1] % 32:
+            raise UserError(f"input_size={input_size} is not allowed: give (height, width), positive multiples of "
+                            "32 (e.g. 320x512)")
+    if task in ("sot", "vos"):
+        cls = SOTConfig if task == "sot" else VOSConfig
+        known, unknown = _split(thresholds, cls)
+        if unknown:
+            raise UserError(f"unknown {task} setting(s) {sorted(unknown)}; valid: {[f.name for f in fields(cls)]}")
+        return task, cls(**known), detector
+    thresholds = dict(thresholds)
+    if isinstance(detector, str) and detector in DETECTORS and not Path(detector).is_file():
+        thresholds["detector"], detector = detector, None
+    mot, rest = _split(thresholds, MOTConfig)
+    byte, rest = _split(rest, ByteTrackConfig)
+    emb, rest = _split(rest, EmbeddingMatcherConfig)
+    if rest:
+        valid = [f.name for c in (MOTConfig, ByteTrackConfig, EmbeddingMatcherConfig) for f in fields(c)]
+        raise UserError(f"unknown {task} setting(s) {sorted(rest)}; valid: {valid}")
+    defaults = MOTConfig()
+    if task == "mots" and "association" not in mot:
+        mot["association"] = "embedding"  # upstream MOTS uses the embedding matcher
+    cfg = replace(defaults, **mot, bytetrack=replace(defaults.bytetrack, **byte),
+                  embedding=replace(defaults.embedding, **emb))
+    return task, cfg, detector

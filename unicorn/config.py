@@ -14,9 +14,17 @@ from typing import Any, TypeVar
 
 import yaml
 
+from .checks import FLAG, at_least, check_fields, check_ids, one_of, positive
 from .errors import UserError
 
 T = TypeVar("T")
+
+
+MODEL_SETTINGS = {"neck_depth": positive(), "norm": one_of("gn", "bn"), "num_classes": positive(int),
+                  "head_width": positive(int), "head_blocks": at_least(0, int), "head_convs": at_least(0, int),
+                  "with_embedding": FLAG, "with_masks": FLAG, "embed_dim": positive(int),
+                  "interaction_dim": positive(int), "ffn_dim": positive(int), "mask_branch_channels": positive(int),
+                  "pretrained_backbone": FLAG}
 
 
 @dataclass(frozen=True)
@@ -69,10 +77,13 @@ class ModelConfig:
     def __post_init__(self) -> None:
         if isinstance(self.neck_channels, list):  # YAML / JSON lists; the optional annotation is not coerced
             object.__setattr__(self, "neck_channels", tuple(self.neck_channels))
+        check_fields(self, MODEL_SETTINGS)
+        if self.neck_channels is not None:
+            check_ids("neck_channels", self.neck_channels)
         if len(self.class_names) != self.num_classes:
             raise UserError(f"class_names has {len(self.class_names)} names but num_classes is "
                             f"{self.num_classes}; give one name per class")
-        h, w = self.input_size
+        h, w = check_ids("input_size", self.input_size) if len(self.input_size) == 2 else (0, 0)
         if h % 32 or w % 32 or h <= 0 or w <= 0:
             raise UserError(f"input_size {self.input_size} must be positive multiples of 32 (e.g. 320x512)")
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import torch
 
 from .config import ModelConfig, from_dict, to_dict
-from .errors import UserError
+from .errors import UserError, reason
 from .models.build import VARIANTS, build_model, get_variant
 from .models.convert import convert_state_dict, extract_state_dict, is_upstream_state_dict
 from .models.unicorn import Unicorn
@@ -54,6 +54,10 @@ def _config_from_upstream(state: dict[str, torch.Tensor], hint: str | None) -> M
         if size is None:
             raise UserError(f"unknown ConvNeXt width {stem.shape[0]} in checkpoint")
         base = replace(get_variant("unicorn_track_tiny_mask").config, backbone=f"convnext_{size}")
+    if "head.cls_preds.0.weight" not in state:
+        raise UserError("this upstream-style checkpoint has no head.cls_preds.0.weight (the class predictor), so its "
+                        "number of classes is unknown; it is not a complete Unicorn checkpoint, or pass the variant "
+                        "name (--variant) of the model it belongs to")
     num_classes = int(state["head.cls_preds.0.weight"].shape[0])
     names = {8: base.class_names, 1: ("pedestrian",)}.get(num_classes, VARIANTS["unicorn-lite"].config.class_names
                                                           if num_classes == 80 else
@@ -76,28 +80,70 @@ def load_checkpoint_file(path: Path, variant: str | None = None) -> Unicorn:
                 meta = fh.metadata() or {}
             state = load_file(str(path))
         except Exception as exc:  # noqa: BLE001 - any parse failure is the user's file
-            raise UserError(f"{path} is not a readable safetensors file ({exc})") from None
+            raise UserError(f"{path} is not a readable safetensors file ({reason(exc)}); download or export it "
+                            "again") from None
         if is_upstream_state_dict(state):
             return _from_upstream(state, variant, path)
         if "unicorn_config" not in meta and not variant:
             raise UserError(f"{path} has no architecture metadata; pass the variant name as well")
-        cfg = from_dict(ModelConfig, json.loads(meta["unicorn_config"])) if "unicorn_config" in meta \
+        cfg = _metadata_config(meta["unicorn_config"], path) if "unicorn_config" in meta \
             else get_variant(variant).config
         model = build_model(replace(cfg, pretrained_backbone=False))
-        model.load_state_dict({k: v.to(model.state_dict()[k].dtype) for k, v in state.items()}, strict=True)
+        model.load_state_dict(_matching_state(state, model.state_dict(), path), strict=True)
         named = meta.get("unicorn_variant", "")  # a file keeps its variant's defaults only with its architecture
         same = named in VARIANTS and replace(VARIANTS[named].config, pretrained_backbone=False) == model.config
         model.variant = variant or (named if same else None)
         return model
     try:
-        raw = torch.load(str(path), map_location="cpu", weights_only=True)
+        with warnings.catch_warnings():  # torch's notes on pickle protocols are not for our users
+            warnings.simplefilter("ignore")
+            raw = torch.load(str(path), map_location="cpu", weights_only=True)
     except Exception as exc:  # noqa: BLE001
-        raise UserError(f"{path} is not a PyTorch checkpoint this package can read safely ({exc})") from None
+        raise UserError(f"{path} is not a PyTorch checkpoint this package can read safely: {_load_reason(exc)}") \
+            from None
     state = extract_state_dict(raw)
     if not is_upstream_state_dict(state):
         raise UserError(f"{path} does not look like an upstream Unicorn checkpoint (no backbone.backbone.* keys); "
                         "save our own models as .safetensors")
     return _from_upstream(state, variant, path)
+
+
+def _metadata_config(text: str, path: Path) -> ModelConfig:
+    """The architecture stored in a safetensors file's ``unicorn_config`` metadata."""
+    try:
+        values = json.loads(text)
+    except ValueError as exc:
+        raise UserError(f"{path}: its architecture metadata (unicorn_config) is not valid JSON ({exc}); re-export "
+                        "the file with unicorn.hub.save_safetensors") from None
+    return from_dict(ModelConfig, values, f"{path} metadata unicorn_config")
+
+
+def _matching_state(state: dict[str, torch.Tensor], target: dict[str, torch.Tensor], path: Path
+                    ) -> dict[str, torch.Tensor]:
+    """``state`` cast to the model's dtypes, or one line listing what is missing, extra or mis-shaped."""
+    missing = [k for k in target if k not in state]
+    extra = [k for k in state if k not in target]
+    shapes = [f"{k}: file {tuple(v.shape)} vs model {tuple(target[k].shape)}" for k, v in state.items()
+              if k in target and tuple(v.shape) != tuple(target[k].shape)]
+    if missing or extra or shapes:
+        kinds = ((missing, "missing", ", "), (extra, "unexpected", ", "), (shapes, "with other shapes", "; "))
+        parts = [f"{len(names)} {what} (e.g. {sep.join(names[:3])})" for names, what, sep in kinds if names]
+        raise UserError(f"{path} does not match the architecture in its metadata: {'; '.join(parts)}. The file was "
+                        "edited or written for another model; re-export it, or pass the right variant")
+    return {k: v.to(target[k].dtype) for k, v in state.items()}
+
+
+def _load_reason(exc: Exception) -> str:
+    """One line on why ``torch.load(weights_only=True)`` refused a file (torch's own text is several lines
+    and suggests turning the safety check off)."""
+    import pickle
+
+    if isinstance(exc, pickle.UnpicklingError) or "weights_only" in str(exc):
+        return ("it holds Python objects besides tensors, which could run code when loaded, so it is refused. "
+                "Convert it where you trust its origin, or ask its author for a .safetensors file")
+    if isinstance(exc, EOFError):
+        return "the file ends too early (empty or cut short); download or copy it again"
+    return f"{reason(exc)}. Check that the file is complete and is a checkpoint"
 
 
 def _from_upstream(state: dict[str, torch.Tensor], variant: str | None, path: Path) -> Unicorn:

@@ -11,11 +11,8 @@ import numpy as np
 import torch
 
 from .evaluation import writers as W
+from .outputs import FORMATS, OUTPUT_NAMES
 from .trackers.base import BaseTracker
-
-FORMATS = ("video", "mot", "mots", "davis", "json", "pytracking")
-OUTPUT_NAMES = {"video": "annotated.mp4", "mot": "results_mot.txt", "mots": "results_mots.txt",
-                "davis": "davis", "json": "results_coco.json", "pytracking": "results_pytracking.txt"}
 
 
 def open_writers(out: Path, formats: Sequence[str], fps: float, class_names: Sequence[str] | None = None,
@@ -42,10 +39,21 @@ def open_writers(out: Path, formats: Sequence[str], fps: float, class_names: Seq
     return [makers[f]() for f in FORMATS if f in formats]
 
 
+def close_writers(writers: list) -> Exception | None:
+    """Close every writer (finishing json arrays and videos); returns the first error instead of stopping at it."""
+    problem = None
+    for wr in writers:
+        try:
+            wr.close()
+        except Exception as exc:  # noqa: BLE001 - the others must still be closed
+            problem = problem or exc
+    return problem
+
+
 def run_tracker(tracker: BaseTracker, frames: Iterable[np.ndarray], prompts: dict[str, Any], writers: list,
                 max_frames: int | None = None,
                 on_frame: Callable[[int], None] | None = None) -> dict[str, Any]:
-    """Track ``frames`` (``init`` on the first) into ``writers``, closing them at the end.
+    """Track ``frames`` (``init`` on the first) into ``writers``, closing them all on every exit path.
 
     Args:
         tracker: a fresh or reset tracker.
@@ -58,7 +66,7 @@ def run_tracker(tracker: BaseTracker, frames: Iterable[np.ndarray], prompts: dic
     Returns:
         Counts: frames, tracks, track_ids, seconds, fps, truncated (stopped at ``max_frames``).
     """
-    n, ids, truncated, t0 = 0, set(), False, time.perf_counter()
+    n, ids, truncated, t0, failed = 0, set(), False, time.perf_counter(), True
     try:
         with torch.inference_mode():
             for frame in frames:
@@ -75,9 +83,11 @@ def run_tracker(tracker: BaseTracker, frames: Iterable[np.ndarray], prompts: dic
                 n += 1
                 if on_frame is not None:
                     on_frame(n)
+        failed = False
     finally:
-        for wr in writers:
-            wr.close()
+        problem = close_writers(writers)  # every writer, even when one fails: each finishes what it can
+        if problem is not None and not failed:
+            raise problem
     seconds = time.perf_counter() - t0
     return {"frames": n, "tracks": len(ids), "track_ids": sorted(int(i) for i in ids), "seconds": round(seconds, 2),
             "fps": round(n / seconds, 2) if seconds else None, "truncated": truncated}

@@ -149,7 +149,7 @@ def video_status(folder: Path, job: Job, task: str) -> str:
         if got.get("input") != job.input or got.get("task") != task:
             raise UserError(f"{folder} holds results of {got.get('input')} ({got.get('task')}), not of "
                             f"{job.input} ({task}); use another --out")
-        return "done"
+        return "done" if got.get("status", "complete") == "complete" else "partial"  # running/interrupted/failed
     return "partial" if folder.exists() else "new"
 
 

@@ -141,3 +141,24 @@ def test_webcam_and_url_errors(monkeypatch):
     with pytest.raises(UserError, match=r"Cannot open stream rtsp://me:\*\*\*@cam\.local:554/live") as err:
         open_video("rtsp://me:secret@cam.local:554/live")
     assert "secret" not in str(err.value)
+
+
+def test_url_that_opens_but_gives_no_frame_says_why(monkeypatch):
+    class OpensEmpty:
+        def __init__(self, target):
+            self.target = target
+
+        def isOpened(self):  # noqa: N802 - cv2's name
+            return True
+
+        def read(self):
+            return False, None
+
+        def release(self):
+            pass
+
+    monkeypatch.setattr(cv2, "VideoCapture", OpensEmpty)
+    with pytest.raises(UserError, match=r"faststart.*Download it and pass the local path"):
+        open_video("http://127.0.0.1:8000/clip.mp4")
+    with pytest.raises(UserError, match="check that it is live"):
+        open_video("rtsp://cam.local/live")

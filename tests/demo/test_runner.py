@@ -165,7 +165,7 @@ def test_concurrent_runs_keep_their_own_results(lite_model, tmp_path):
 def test_box_masks_fall_back_to_filled_boxes_without_a_detection(lite_model, clip):
     frame = probe_video(clip, LIMITS).first_frame
     boxes = [(10, 20, 30, 40), (60.4, 5.5, 10, 10)]
-    nothing = unicorn.Tracker(lite_model, "vos", conf_thresh=2.0, method="head")  # no score reaches 2: no detection
+    nothing = unicorn.Tracker(lite_model, "vos", conf_thresh=1.0, method="head")  # no score reaches 1: no detection
     masks, from_head = masks_from_boxes(nothing, frame, boxes)
     assert not from_head.any()
     np.testing.assert_array_equal(masks, filled_box_masks(np.array(boxes), SIZE))

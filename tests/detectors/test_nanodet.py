@@ -208,7 +208,7 @@ def test_detector_choice_auto_model_and_mots(small_model):
     finally:
         small_model.variant = None
     assert {v.name for v in VARIANTS.values() if v.mot_detector != "model"} == {"unicorn-lite"}
-    with pytest.raises(UserError, match="detector must be one of"):
+    with pytest.raises(UserError, match="detector=.yolo. is not allowed: it must be one of"):
         MOTConfig(detector="yolo")
 
 

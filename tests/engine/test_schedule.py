@@ -10,6 +10,7 @@ from torch import nn
 
 from unicorn.engine.multiscale import multiscale_sizes, resize_batch, size_for_iteration
 from unicorn.engine.schedule import ModelEMA, WarmupCosineSchedule
+from unicorn.errors import UserError
 
 
 def test_warmup_cosine_at_hand_computed_points():
@@ -35,7 +36,7 @@ def test_schedule_sets_the_optimizer_and_round_trips():
     t = WarmupCosineSchedule(1.0, 7, 1, 1, 0.5)
     t.load_state_dict(s.state_dict())
     assert [t.lr_at(i) for i in range(50)] == [s.lr_at(i) for i in range(50)]
-    with pytest.raises(ValueError, match="must exceed"):
+    with pytest.raises(UserError, match="must exceed"):
         WarmupCosineSchedule(1.0, 10, 5, 5, 0.1)
 
 

@@ -171,3 +171,25 @@ def test_sot_convention_can_be_selected(tmp_path):
     expected = trackingnet_summary(*(np.stack([c[i] for c in curves]) for i in range(3)))
     assert summary == pytest.approx(expected)
     assert set(summary) == {"Success", "Precision", "NormPrecision"}
+
+
+@pytest.mark.parametrize("row, words", [
+    ("1,1.5,10,10,20,20,0.9,-1,-1,-1", "track ids are whole numbers, got 1.5"),
+    ("1,1,10,10,20,20,nan,-1,-1,-1", "the score (column 7) is not a number: nan"),
+    ("1,1,10,10,-20,20,0.9,-1,-1,-1", "width and height must be >= 0, got -20"),
+])
+def test_malformed_tracker_rows_name_the_file_and_line(tud_results, tmp_path, row, words):
+    data, results = tud_results
+    path = results / "TUD-Campus.txt"
+    path.write_text(row + "\n")
+    with pytest.raises(UserError) as err:
+        run_eval(_args(benchmark="mot15", results=results, data=data, out=tmp_path / "o"))
+    assert f"TUD-Campus.txt:1: {words}" in str(err.value)
+
+
+def test_results_of_unknown_sequences_are_reported(tud_results, tmp_path, capsys):
+    data, results = tud_results
+    shutil.copy(results / "TUD-Campus.txt", results / "TUD-Campus-copy.txt")
+    assert run_eval(_args(benchmark="mot15", results=results, data=data, out=tmp_path / "o", no_plots=True)) == 0
+    err = capsys.readouterr().err
+    assert "1 result(s)" in err and "TUD-Campus-copy" in err and "were not scored" in err

@@ -5,6 +5,7 @@ import math
 import numpy as np
 import pytest
 
+from unicorn.errors import UserError
 from unicorn.trackers.association import EmbeddingMatcher, EmbeddingMatcherConfig, match_scores
 
 A = [0, 0, 40, 100]
@@ -124,7 +125,7 @@ def test_presets():
     mot = EmbeddingMatcherConfig.mot17()
     assert (mot.init_score_thr, mot.memo_momentum, mot.nms_conf_thr, mot.memo_backdrop_frames) == (
         0.8, 0.8, 0.5, 1)
-    with pytest.raises(ValueError, match="memo_momentum"):
+    with pytest.raises(UserError, match="memo_momentum"):
         EmbeddingMatcherConfig(memo_momentum=1.5)
 
 

@@ -45,8 +45,8 @@ def test_mots_overlap_removal_lower_id_wins():
 
 
 def test_sot_keeps_previous_box_when_nothing_passes(model):
-    # the detection head's policy (method="head"): no score can reach 2, so the last box is held, marked lost
-    tracker = unicorn.Tracker(model, "sot", input_size=SIZE, conf_thresh=2.0, method="head")
+    # the detection head's policy (method="head"): no score reaches 1, so the last box is held, marked lost
+    tracker = unicorn.Tracker(model, "sot", input_size=SIZE, conf_thresh=1.0, method="head")
     results = list(tracker.track(frames(), boxes=[(10, 20, 30, 40), (50, 30, 20, 20)]))
     assert [r.frame_index for r in results] == [0, 1, 2, 3]
     for r in results:
@@ -94,7 +94,7 @@ def test_vos_add_and_remove_objects(model):
 
 def test_sot_add_and_remove_targets(model):
     fs = frames(4)
-    sot = unicorn.Tracker(model, "sot", input_size=SIZE, conf_thresh=2.0)  # boxes stay where they were put
+    sot = unicorn.Tracker(model, "sot", input_size=SIZE, conf_thresh=1.0)  # boxes stay where they were put
     sot.init(fs[0], boxes=(10, 20, 30, 40))
     added = sot.add_objects(fs[1], boxes=[(60, 30, 20, 20)], ids=[5])
     assert added.track_ids.tolist() == [1, 5]
@@ -108,7 +108,7 @@ def test_sot_add_and_remove_targets(model):
 
 def test_vos_box_initialisation(model):
     fs = frames(3)
-    vos = unicorn.Tracker(model, "vos", input_size=SIZE, conf_thresh=2.0, method="head")  # no detection: filled boxes
+    vos = unicorn.Tracker(model, "vos", input_size=SIZE, conf_thresh=1.0, method="head")  # no detection: filled boxes
     first = vos.init(fs[0], boxes=[(10, 20, 30, 40), (90, 60, 20, 10)])
     assert first.track_ids.tolist() == [1, 2]
     assert first.masks[0].sum() == 30 * 40 and first.masks[1].sum() == 20 * 10

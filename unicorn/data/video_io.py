@@ -23,6 +23,9 @@ URL_SCHEMES = ("rtsp", "rtsps", "rtmp", "http", "https", "udp", "tcp", "srt")
 _CONVERT_HINT = "convert it to H.264 MP4 (ffmpeg -i IN -c:v libx264 OUT.mp4) or pass a folder of frames"
 
 
+VIDEO_FILE_SUFFIXES = (".mp4", ".m4v", ".mov", ".avi", ".mkv", ".webm")
+
+
 def natural_key(name: str) -> list:
     """Sort key that orders ``frame2`` before ``frame10``."""
     return [int(t) if t.isdigit() else t.lower() for t in re.split(r"(\d+)", name)]
@@ -172,6 +175,17 @@ def _open_folder(folder: Path, fps: float | None) -> FolderSource:
     return FolderSource(files, str(folder), fps)
 
 
+def _no_frame_from_url(url: str, shown: str) -> str:
+    """Why a URL that opened gave no frame, and what to do: a file served over HTTP differs from a live stream."""
+    parts = urlsplit(url)
+    if parts.scheme.lower() in ("http", "https") and Path(parts.path).suffix.lower() in VIDEO_FILE_SUFFIXES:
+        return (f"{shown} opened but gave no frame: a video file read over HTTP needs its index at the start "
+                f"(mp4 'faststart') and a server that answers range requests. Download it and pass the local "
+                f"path, or re-encode it with `ffmpeg -i IN -movflags +faststart OUT.mp4`.")
+    return (f"Stream {shown} opened but gave no frame: check that it is live and that this OpenCV build has "
+            f"FFmpeg with the stream's codec.")
+
+
 def open_video(source: str | Path | int, *, fps: float | None = None) -> VideoSource:
     """Open a video for frame-by-frame reading.
 
@@ -204,7 +218,7 @@ def open_video(source: str | Path | int, *, fps: float | None = None) -> VideoSo
             text, shown, fps,
             fail=f"Cannot open stream {shown}: check the address, the network and the credentials "
                  f"(and that this OpenCV build has FFmpeg).",
-            empty=f"Stream {shown} opened but gave no frame; check that it is live.",
+            empty=_no_frame_from_url(text, shown),
         )
     path = Path(source).expanduser()
     if not path.exists():

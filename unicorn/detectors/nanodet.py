@@ -42,7 +42,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..errors import UserError
+from ..checks import check_ids, check_value, positive, unit
+from ..errors import UserError, reason
 from ..models.postprocess import letterbox
 from ..trackers.base import check_frame
 
@@ -265,7 +266,7 @@ def load_nanodet(weights: str | Path | None = None) -> NanoDetG:
     try:
         state = load_file(str(path))
     except Exception as exc:  # noqa: BLE001 - any parse failure is the user's file
-        raise UserError(f"{path} is not a readable safetensors file ({exc})") from None
+        raise UserError(f"{path} is not a readable safetensors file ({reason(exc)})") from None
     net = NanoDetG()
     expected = net.state_dict()
     if set(state) != set(expected) or any(state[k].shape != v.shape for k, v in expected.items()):
@@ -300,7 +301,13 @@ class NanoDetDetector:
     def __init__(self, weights: str | Path | None = None, input_size: int = INPUT_SIZE, score_thresh: float = 0.3,
                  nms_thresh: float = 0.6, classes: tuple[int, ...] | None = None, device: str | torch.device = "cpu",
                  max_detections: int = 100, max_long_side: int = 736) -> None:
-        if input_size % 32 or input_size <= 0:
+        input_size = check_value("input_size", input_size, positive(int, example=416))
+        max_long_side = check_value("max_long_side", max_long_side, positive(int, example=736))
+        score_thresh = check_value("score_thresh", score_thresh, unit(example=0.3))
+        nms_thresh = check_value("nms_thresh", nms_thresh, unit(example=0.6))
+        max_detections = check_value("max_detections", max_detections, positive(int, example=100))
+        classes = check_ids("classes", classes, NUM_CLASSES) if classes is not None else None
+        if input_size % 32:
             raise UserError(f"NanoDet-g input size must be a positive multiple of 32 (416 trained); got {input_size}")
         if max_long_side % 32 or max_long_side < input_size:
             raise UserError(f"max_long_side must be a multiple of 32 and >= input_size; got {max_long_side}")

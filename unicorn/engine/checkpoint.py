@@ -19,7 +19,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from ..errors import UserError
+from ..errors import UserError, reason
 from .distributed import DistInfo, all_gather_objects, barrier, unwrap
 from .schedule import ModelEMA, WarmupCosineSchedule
 
@@ -109,7 +109,7 @@ class Checkpointer:
         try:
             state = torch.load(str(path), map_location=self.info.device, weights_only=True)
         except Exception as exc:  # noqa: BLE001 - any unreadable file is the user's to fix
-            raise UserError(f"cannot read checkpoint {path} ({exc}); delete it to start over") from None
+            raise UserError(f"cannot read checkpoint {path} ({reason(exc)}); delete it to start over") from None
         if state.get("format") != FORMAT_VERSION:
             raise UserError(f"{path} is not a training checkpoint of this version (format {state.get('format')})")
         unwrap(model).load_state_dict(state["model"])

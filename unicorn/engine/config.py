@@ -20,6 +20,7 @@ from typing import Any
 
 import yaml
 
+from ..checks import FLAG, Setting, at_least, check_fields, check_ids, one_of, positive, unit
 from ..config import ModelConfig, from_dict, load_yaml, to_dict, with_overrides
 from ..errors import UserError
 from ..models.build import get_variant
@@ -29,6 +30,20 @@ STAGES = ("det", "box", "mask", "memory")
 STAGE_TASKS = {"det": ("mot",), "box": ("sot", "mot"), "mask": ("vos", "mots"), "memory": ("vos",)}
 MASK_STAGE_TRAINABLE = ("head.controllers.*", "mask_branch.*")
 MEMORY_STAGE_TRAINABLE = ("embedding.*",)
+
+
+TRAIN_SETTINGS = {
+    "name": Setting(str), "output_dir": Setting(str), "model": Setting(str), "init_checkpoint": Setting(str),
+    "stage": one_of(*STAGES), "multiscale_range": at_least(0, int), "multiscale_interval": positive(int),
+    "batch_size": positive(int), "epochs": positive(int), "samples_per_epoch": positive(int),
+    "lr_per_64": positive(example=5e-4), "weight_decay": at_least(0), "warmup_epochs": at_least(0),
+    "warmup_lr_start": at_least(0), "min_lr_ratio": unit(), "no_aug_epochs": at_least(0, int),
+    "ema": Setting(bool, optional=True), "ema_decay": unit(example=0.9998), "ema_ramp": positive(),
+    "grad_accum": positive(int), "alternate_tasks": FLAG, "mot_weight": at_least(0), "mhs": FLAG,
+    "mhs_weight": at_least(0), "grad_clip": at_least(0), "frozen_bn": FLAG, "amp": one_of("auto", "bf16", "off"),
+    "device": one_of("auto", "cpu", "cuda"), "num_workers": at_least(0, int), "seed": at_least(0, int),
+    "checkpoint_interval": positive(int), "log_interval": positive(int), "export_half": FLAG,
+    "time_limit_min": at_least(0)}
 
 
 @dataclass(frozen=True)
@@ -58,10 +73,13 @@ class DatasetConfig:
         for key in ("options", "reader_options"):
             if not isinstance(getattr(self, key), dict):
                 raise UserError(f"dataset {self.name!r}: {key} must be a mapping, got {getattr(self, key)!r}")
-        if self.task not in TASK_IDS:
-            raise UserError(f"dataset {self.name!r}: task must be one of {', '.join(TASK_IDS)}, got {self.task!r}")
-        if self.weight <= 0:
-            raise UserError(f"dataset {self.name!r}: weight must be > 0, got {self.weight}")
+        check_fields(self, {"name": Setting(str), "task": one_of(*TASK_IDS), "weight": positive(example=1.0),
+                            "root": Setting(str)}, f"dataset {self.name!r}: ")
+        from ..data.train_sets import TRAIN_SETS
+
+        if self.name != "synthetic" and self.name.lower().replace("_", "-") not in TRAIN_SETS:
+            raise UserError(f"unknown training set {self.name!r}; choose 'synthetic' or one of: "
+                            f"{', '.join(TRAIN_SETS)}")
 
     @property
     def task_id(self) -> int:
@@ -166,6 +184,9 @@ class TrainConfig:
     def __post_init__(self) -> None:
         if isinstance(self.train_only, list):  # YAML lists; the union annotation is not coerced
             object.__setattr__(self, "train_only", tuple(self.train_only))
+        check_fields(self, TRAIN_SETTINGS)
+        object.__setattr__(self, "input_size", check_ids("input_size", self.input_size))
+        object.__setattr__(self, "init_class_map", check_ids("init_class_map", self.init_class_map))
         if not isinstance(self.model_overrides, dict):
             raise UserError(f"model_overrides must be a mapping of ModelConfig fields, got {self.model_overrides!r}")
         checks = [
@@ -176,7 +197,10 @@ class TrainConfig:
              f"input_size {self.input_size} must be positive multiples of 32 (e.g. [128, 192])"),
             (self.batch_size >= 1 and self.grad_accum >= 1 and self.epochs >= 1,
              "batch_size, grad_accum and epochs must be >= 1"),
-            (0 <= self.no_aug_epochs < self.epochs, f"no_aug_epochs must be in [0, epochs), got {self.no_aug_epochs}"),
+            (len(self.input_size) == 2, f"input_size must be [height, width], got {list(self.input_size)}"),
+            (self.warmup_epochs + self.no_aug_epochs < self.epochs,
+             f"warmup_epochs ({self.warmup_epochs:g}) + no_aug_epochs ({self.no_aug_epochs}) must be less than epochs "
+             f"({self.epochs}) to leave room for the cosine decay; train longer or shorten them"),
             (0.0 <= self.min_lr_ratio <= 1.0, f"min_lr_ratio must be in [0, 1], got {self.min_lr_ratio}"),
             (self.multiscale_range >= 0 and self.multiscale_interval >= 1,
              "multiscale_range must be >= 0 and multiscale_interval >= 1"),

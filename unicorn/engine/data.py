@@ -7,7 +7,7 @@ from collections.abc import Iterator
 import torch
 
 from ..data.samples import collate_pairs
-from ..errors import UserError
+from ..errors import UserError, reason
 from .config import DatasetConfig, TrainConfig
 from .distributed import DistInfo
 
@@ -80,18 +80,18 @@ def build_pair_dataset(spec: DatasetConfig, cfg: TrainConfig, seed: int):
         try:
             return SyntheticPairDataset(input_size=cfg.input_size, task=spec.task, seed=seed, **options)
         except TypeError as exc:
-            raise UserError(f"dataset 'synthetic': bad options {options} ({exc})") from None
+            raise UserError(f"dataset 'synthetic': bad options {options} ({reason(exc)})") from None
     from ..data.pairs import PairDataset
     from ..data.train_sets import open_train_set
 
     try:
         source = open_train_set(spec.name, spec.root or None, **spec.reader_options)
     except TypeError as exc:
-        raise UserError(f"dataset {spec.name!r}: bad reader_options {spec.reader_options} ({exc})") from None
+        raise UserError(f"dataset {spec.name!r}: bad reader_options {spec.reader_options} ({reason(exc)})") from None
     try:
         return PairDataset(source, spec.task, cfg.input_size, seed=seed, **options)
     except TypeError as exc:
-        raise UserError(f"dataset {spec.name!r}: bad options {options} ({exc})") from None
+        raise UserError(f"dataset {spec.name!r}: bad options {options} ({reason(exc)})") from None
 
 
 def build_batch_stream(cfg: TrainConfig, info: DistInfo, start_iteration: int = 0) -> BatchStream:

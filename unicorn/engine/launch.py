@@ -90,8 +90,6 @@ def _train(cfg: TrainConfig, info: DistInfo, resume: bool, max_steps: int | None
     if latest is not None and not resume:
         raise UserError(f"{run_dir} already holds a run ({latest}); pass --resume to continue it, or choose "
                         "another name / output_dir")
-    if info.is_main:
-        save_train_config(cfg, run_dir / "config.yaml")
     seed_everything(cfg.seed)  # the same initial weights on every rank
     model, trainable = prepare_model(cfg, info)
     ema = ModelEMA(model, cfg.ema_decay, cfg.ema_ramp) if cfg.ema else None
@@ -110,6 +108,8 @@ def _train(cfg: TrainConfig, info: DistInfo, resume: bool, max_steps: int | None
     iterations = start_step * cfg.grad_accum
     stream = build_batch_stream(cfg, info, start_iteration=iterations)
     trainer = _make_trainer(cfg, info, ddp_model, optimizer, stream)
+    if info.is_main:  # only now: a model, checkpoint, schedule or dataset that is refused leaves no run folder
+        save_train_config(cfg, run_dir / "config.yaml")
     config_dict = to_dict(cfg)
 
     def save(step: int) -> None:

@@ -8,6 +8,8 @@ import math
 import torch
 from torch import nn
 
+from ..errors import UserError
+
 
 class WarmupCosineSchedule:
     """Quadratic warm-up, cosine decay, then a flat floor; a pure function of the optimizer step.
@@ -31,8 +33,9 @@ class WarmupCosineSchedule:
     def __init__(self, peak_lr: float, total_steps: int, warmup_steps: int, floor_steps: int,
                  min_lr_ratio: float, warmup_lr_start: float = 0.0) -> None:
         if total_steps <= warmup_steps + floor_steps:
-            raise ValueError(f"total_steps {total_steps} must exceed warmup_steps {warmup_steps} + floor_steps "
-                             f"{floor_steps}; train longer or shorten warm-up / no_aug_epochs")
+            raise UserError(f"the schedule's {total_steps} optimizer steps must exceed warm-up {warmup_steps} + "
+                            f"floor {floor_steps} (no_aug_epochs); raise epochs or samples_per_epoch, or shorten "
+                            "warmup_epochs / no_aug_epochs")
         self.peak_lr = peak_lr
         self.total_steps = total_steps
         self.warmup_steps = warmup_steps

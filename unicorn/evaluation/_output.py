@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import IO
 
@@ -46,6 +47,80 @@ def open_new_text(path: Path, overwrite: bool) -> IO[str]:
         raise OutputExistsError(
             f"Output file {path} already exists; pass overwrite=True (CLI: --overwrite) to replace it."
         ) from exc
+
+
+def partial_path(path: Path) -> Path:
+    """Where a file that cannot be appended safely (json, video) is written until it is complete:
+    ``name.partial.ext`` beside ``name.ext`` (the extension stays last so that codecs recognise it)."""
+    path = Path(path)
+    return path.with_name(f"{path.stem}.partial{path.suffix}")
+
+
+def finish_partial(partial: Path, path: Path) -> None:
+    """Give a completed ``partial`` file its final name (atomic on one file system)."""
+    os.replace(partial, path)
+
+
+class FrameFile:
+    """A text file written one frame at a time that keeps only whole frames when a write fails.
+
+    ``write`` buffers text; ``commit`` flushes it and marks the end of a complete frame. When a
+    flush fails (a full disk: ``OSError`` ENOSPC), the error propagates and ``close`` cuts the file
+    back to the last complete frame (which frees the space of the cut part) before adding ``tail``.
+
+    Args:
+        path: the file (created exclusively unless ``overwrite``).
+        overwrite: replace an existing file.
+    """
+
+    def __init__(self, path: Path, overwrite: bool) -> None:
+        self.path = Path(path)
+        self._fp = open_new_text(self.path, overwrite)
+        self._complete = 0  # bytes of whole frames on disk
+        self.failed = False
+
+    @property
+    def closed(self) -> bool:
+        return self._fp.closed
+
+    def write(self, text: str) -> None:
+        """Buffer ``text`` (part of the current frame)."""
+        try:
+            self._fp.write(text)
+        except OSError:
+            self.failed = True
+            raise
+
+    def commit(self) -> None:
+        """Flush the current frame to disk and remember where it ends."""
+        try:
+            self._fp.flush()
+        except OSError:
+            self.failed = True
+            raise
+        self._complete = self._fp.tell()
+
+    def close(self, tail: str = "") -> None:
+        """Write ``tail`` (e.g. the end of a JSON array) and close; after a failed write, first cut the file
+        back to its last complete frame. Idempotent."""
+        if self._fp.closed:
+            return
+        if not self.failed:
+            try:
+                self.write(tail)
+                self.commit()
+                self._fp.close()
+                return
+            except OSError:
+                self.failed = True
+        try:
+            self._fp.close()  # may fail again flushing the unfinished frame; it is cut off below
+        except OSError:
+            pass
+        os.truncate(self.path, self._complete)
+        if tail:  # the cut freed at least the space of the unfinished frame; raises if even that is too little
+            with open(self.path, "a", encoding="utf-8", newline="\n") as fh:
+                fh.write(tail)
 
 
 def fmt_number(value: float, decimals: int) -> str:

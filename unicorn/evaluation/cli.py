@@ -78,6 +78,11 @@ def run_eval(args: argparse.Namespace) -> int:
         raise UserError(f"results missing for {len(report.missing)} of {len(report.missing) + len(report.evaluated)} "
                         f"sequences of {args.benchmark} in '{results}' ({shown}); add them, or pass "
                         f"--allow-partial to score the others (the report is then marked PARTIAL)")
+    unknown = report.details.get("unknown_results", [])
+    if unknown:
+        print(f"warning: {len(unknown)} result(s) in '{results}' name no sequence of {args.benchmark} and were not "
+              f"scored ({', '.join(unknown[:5])}{' ...' if len(unknown) > 5 else ''}); check the sequence names",
+              file=sys.stderr)
     out = getattr(args, "out", None)
     out = Path(out) if out is not None else (results if results.is_dir() else results.parent)
     print(format_table(report))

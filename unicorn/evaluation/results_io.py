@@ -19,7 +19,7 @@ import numpy as np
 from unicorn.data.datasets.base import TrackAnnotations
 from unicorn.data.datasets.mot_challenge import read_mot_txt
 from unicorn.data.datasets.mots import read_mots_txt
-from unicorn.data.datasets.textio import read_box_rows
+from unicorn.data.datasets.textio import read_box_rows, read_numeric_rows
 from unicorn.errors import UserError
 
 
@@ -58,8 +58,33 @@ def mot_result_file(results: Path, name: str) -> Path | None:
 
 
 def read_mot_result(path: Path, num_frames: int) -> TrackAnnotations:
-    """Tracker rows of one MOTChallenge result file (frames checked against the sequence length)."""
+    """Tracker rows of one MOTChallenge result file (frames checked against the sequence length).
+
+    Track ids must be whole numbers, widths and heights >= 0 and scores (column 7) numbers: the
+    ground-truth reader fills a missing value, but a tracker that wrote NaN has a bug to report.
+    """
+    raw, lines = read_numeric_rows(path, 6, what="MOTChallenge row (frame, id, left, top, width, height, ...)")
+    if len(raw):
+        checks = ((raw[:, 1] != np.round(raw[:, 1]), "track ids are whole numbers, got {:g}", 1),
+                  ((raw[:, 4:6] < 0).any(axis=1), "width and height must be >= 0, got {:g}", 4),
+                  (raw.shape[1] > 6 and np.isnan(raw[:, 6]), "the score (column 7) is not a number: {:g}", 6))
+        for bad, text, col in checks:
+            rows = np.flatnonzero(bad)
+            if len(rows):
+                i = rows[0]
+                value = raw[i, col] if col != 4 or raw[i, 4] < 0 else raw[i, 5]
+                raise UserError(f"{path}:{lines[i]}: {text.format(value)}; fix the tracker output")
     return read_mot_txt(path, is_gt=False, num_frames=num_frames)
+
+
+def unknown_results(results: Path, names: list[str]) -> list[str]:
+    """Result files or folders in ``results`` named after no sequence of the benchmark (they are not scored)."""
+    if not results.is_dir():
+        return []
+    found = {p.stem for p in results.glob("*.txt")} | {p.stem for p in results.glob("data/*.txt")}
+    found |= {p.name for p in results.iterdir()
+              if p.is_dir() and p.name != "data" and (any(p.glob("*.png")) or any(p.glob("*.txt")))}
+    return sorted(found - set(names))
 
 
 def read_mots_result(path: Path, num_frames: int, frame_base: int = 1,

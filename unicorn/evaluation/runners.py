@@ -61,6 +61,10 @@ def evaluate_benchmark(benchmark: str, results: str | Path, data: str | Path | N
     else:
         report = run_mot(reader, results)
     report.benchmark = key
+    if not key.startswith("bdd100k"):
+        extra = results_io.unknown_results(results, list(reader.sequence_names()))
+        if extra:
+            report.details["unknown_results"] = extra
     if not report.evaluated and key.startswith("bdd100k"):
         raise UserError(f"'{results}' has no predictions for any video of the ground truth "
                         f"({', '.join(report.missing[:3])}{' ...' if len(report.missing) > 3 else ''})")

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import colorsys
+import errno
+import shutil
 import warnings
 from collections import deque
 from collections.abc import Sequence
@@ -13,7 +15,7 @@ import numpy as np
 
 from ..errors import UserError
 from ..types import FrameResult
-from ._output import ensure_new
+from ._output import ensure_new, finish_partial, partial_path
 
 # (fourcc, file suffix) tried after the requested codec
 _FALLBACK_CODECS = (("mp4v", ".mp4"), ("MJPG", ".avi"))
@@ -102,7 +104,8 @@ class AnnotatedVideoWriter:
 
     The file opens on the first frame (its size fixes the video size). The requested codec
     (``mp4v`` by default) is tried first, then ``mp4v`` in ``.mp4`` and ``MJPG`` in ``.avi``;
-    a fallback emits a warning and ``self.path`` names the file actually written.
+    a fallback emits a warning and ``self.path`` names the file actually written. Until ``close``
+    the video is ``name.partial.mp4`` (a killed run leaves no ``name.mp4`` that cannot be opened).
 
     Args:
         path: output video file (``.mp4``).
@@ -121,6 +124,7 @@ class AnnotatedVideoWriter:
         self.fps, self.overwrite, self.class_names = float(fps), overwrite, class_names
         self.trail_length, self.mask_alpha, self.fourcc = trail_length, mask_alpha, fourcc
         self.frames_written = 0
+        self.partial = partial_path(self.path)  # the file while it is written; renamed to ``path`` by close
         self._writer: cv2.VideoWriter | None = None
         self._size: tuple[int, int] | None = None  # (width, height)
         self._trails: dict[int, deque] = {}
@@ -145,6 +149,9 @@ class AnnotatedVideoWriter:
             image_out = cv2.copyMakeBorder(image, 0, pad_h, 0, pad_w, cv2.BORDER_REPLICATE)
         else:
             image_out = image
+        if shutil.disk_usage(self.partial.parent).free < image_out.nbytes:  # OpenCV would drop it silently
+            raise OSError(errno.ENOSPC, f"no space left for frame {self.frames_written} of {self.path.name}",
+                          str(self.partial))
         self._writer.write(image_out)
         self.frames_written += 1
         return image
@@ -165,25 +172,43 @@ class AnnotatedVideoWriter:
                 continue
             tried.append((fourcc, path))
             even = (size[0] + size[0] % 2, size[1] + size[1] % 2)
-            writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*fourcc), self.fps, even)
+            partial = partial_path(path)
+            writer = cv2.VideoWriter(str(partial), cv2.VideoWriter_fourcc(*fourcc), self.fps, even)
             if writer.isOpened():
                 if (fourcc, path) != tried[0]:
                     warnings.warn(f"codec {self.fourcc!r} is not available for {self.path}; wrote {path} "
                                   f"with {fourcc!r} instead", RuntimeWarning, stacklevel=3)
                 self._writer, self._size, self.path, self.fourcc = writer, size, path, fourcc
+                self.partial = partial
                 return
             writer.release()
-            path.unlink(missing_ok=True)  # did not exist before (ensure_new), so it is ours
+            partial.unlink(missing_ok=True)  # a name of our own
         raise UserError(
             f"Could not open a video writer for {self.path} (tried {', '.join(f for f, _ in tried)}); "
             f"install an OpenCV build with FFmpeg (pip install opencv-python-headless) or write PNGs instead."
         )
 
     def close(self) -> None:
-        """Finish the video file (idempotent)."""
-        if self._writer is not None:
-            self._writer.release()
-            self._writer = None
+        """Finish the video file and give it its final name (idempotent).
+
+        Raises:
+            OSError: (ENOSPC) the encoder could not finish the file (OpenCV does not report a full disk
+                itself); the incomplete file stays under its ``.partial`` name.
+        """
+        if self._writer is None:
+            return
+        self._writer.release()
+        self._writer = None
+        if self.frames_written == 0:  # refused its first frame: no video
+            self.partial.unlink(missing_ok=True)
+            return
+        check = cv2.VideoCapture(str(self.partial))
+        readable = check.isOpened() and check.read()[0]
+        check.release()
+        if not readable:
+            raise OSError(errno.ENOSPC, f"the video encoder could not finish {self.path.name} after "
+                                        f"{self.frames_written} frames (is the disk full?)", str(self.partial))
+        finish_partial(self.partial, self.path)
 
     def __enter__(self):
         return self

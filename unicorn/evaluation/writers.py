@@ -20,8 +20,9 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from ..errors import UserError
 from ..types import FrameResult
-from ._output import OutputExistsError, davis_palette, encode_rle, fmt_number, open_new_text
+from ._output import FrameFile, OutputExistsError, davis_palette, encode_rle, fmt_number
 from .video_writer import AnnotatedVideoWriter, annotate_frame
 from .writers_json import CocoTrackWriter, YouTubeVISWriter
 
@@ -39,18 +40,22 @@ __all__ = [
 ]
 
 
+class IdRangeError(UserError, ValueError):
+    """Track ids that a format cannot hold (DAVIS PNGs: 0..255)."""
+
+
 class _TextWriter:
     """Base for line-based text writers: opens the file at construction, flushes every frame."""
 
     def __init__(self, path: str | Path, overwrite: bool) -> None:
         self.path = Path(path)
-        self._fp = open_new_text(self.path, overwrite)
+        self._fp = FrameFile(self.path, overwrite)
 
     def write(self, result: FrameResult) -> None:
         lines = self._lines(result)
         if lines:
             self._fp.write("".join(lines))
-        self._fp.flush()
+        self._fp.commit()
 
     def _lines(self, result: FrameResult) -> list[str]:
         raise NotImplementedError
@@ -219,14 +224,20 @@ class DavisPaletteWriter:
         """Write an (H, W) integer map of object ids (0 = background) as ``name_format`` PNG."""
         index_mask = np.asarray(index_mask)
         if index_mask.size and (index_mask.min() < 0 or index_mask.max() > 255):
-            raise ValueError(f"DAVIS PNGs hold ids 0..255; frame {frame_index} has ids from "
-                             f"{index_mask.min()} to {index_mask.max()}")
+            raise IdRangeError(f"DAVIS PNGs hold ids 0..255; frame {frame_index} has ids from "
+                               f"{index_mask.min()} to {index_mask.max()}; renumber the objects or choose another "
+                               "format")
         path = self.folder / self.name_format.format(frame_index)
         image = Image.fromarray(index_mask.astype(np.uint8))  # mode "L"
         image.putpalette(self._palette)  # turns it into mode "P" with the DAVIS colours
         try:
             with open(path, "wb" if self.overwrite else "xb") as fp:
-                image.save(fp, format="PNG")
+                try:
+                    image.save(fp, format="PNG")
+                except OSError:  # a full disk: leave no half PNG
+                    fp.close()
+                    path.unlink(missing_ok=True)
+                    raise
         except FileExistsError as exc:
             raise OutputExistsError(
                 f"Output file {path} already exists; pass overwrite=True (CLI: --overwrite) to replace it."

@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from ..types import FrameResult
-from ._output import encode_rle, fmt_number, open_new_text
+from ._output import FrameFile, encode_rle, ensure_new, finish_partial, fmt_number, partial_path
 
 
 def _category(class_id: int, category_map: Mapping[int, int] | None) -> int:
@@ -20,12 +20,15 @@ def _category(class_id: int, category_map: Mapping[int, int] | None) -> int:
 
 
 class _JsonArrayWriter:
-    """Writes a JSON array element by element, so the file grows with the stream."""
+    """Writes a JSON array element by element into ``name.partial.json``, which becomes ``name.json`` when
+    the array is finished (``close``): a run that is killed never leaves a json file that does not parse."""
 
     def __init__(self, path: str | Path, overwrite: bool) -> None:
-        self.path = Path(path)
-        self._fp = open_new_text(self.path, overwrite)
+        self.path = ensure_new(Path(path), overwrite)
+        self.partial = partial_path(self.path)
+        self._fp = FrameFile(self.partial, True)  # a leftover partial file is an unfinished earlier run
         self._fp.write("[")
+        self._fp.commit()
         self._count = 0
 
     def _emit(self, entry: dict) -> None:
@@ -35,8 +38,8 @@ class _JsonArrayWriter:
     def close(self) -> None:
         """Finish the array and close the file (idempotent)."""
         if not self._fp.closed:
-            self._fp.write("\n]\n")
-            self._fp.close()
+            self._fp.close("\n]\n")  # after a failed write: the complete frames, then the end of the array
+            finish_partial(self.partial, self.path)
 
     def __enter__(self):
         return self
@@ -85,7 +88,7 @@ class CocoTrackWriter(_JsonArrayWriter):
             if result.masks is not None:
                 entry["segmentation"] = encode_rle(result.masks[i])
             self._emit(entry)
-        self._fp.flush()
+        self._fp.commit()
 
 
 class YouTubeVISWriter(_JsonArrayWriter):
@@ -149,13 +152,16 @@ class YouTubeVISWriter(_JsonArrayWriter):
                 "score": float(fmt_number(sum(track["scores"]) / len(track["scores"]), 5)),
                 "segmentations": [track["frames"].get(f) for f in range(n)],
             })
-        self._fp.flush()
+        self._fp.commit()
         self._done.add(self._video_id)
         self._video_id = None
         self._reset_video()
 
     def close(self) -> None:
-        """Write out the last video, finish the array and close the file (idempotent)."""
-        if not self._fp.closed:
-            self.end_video()
-        super().close()
+        """Write out the last video, finish the array and close the file (idempotent). When that fails (a full
+        disk), the file still closes as a valid array of the videos written before, and the error is raised."""
+        try:
+            if not self._fp.closed and not self._fp.failed:
+                self.end_video()
+        finally:
+            super().close()

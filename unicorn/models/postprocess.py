@@ -6,7 +6,6 @@ import cv2
 import numpy as np
 import torch
 import torch.nn.functional as F
-import torchvision
 
 PAD_VALUE = 114
 
@@ -58,11 +57,13 @@ def postprocess(decoded: torch.Tensor, num_classes: int, conf_thre: float, nms_t
     dets = torch.cat([boxes, decoded[:, 4:5], class_conf, class_pred.float()], 1)[keep]
     if dets.shape[0] == 0:
         return dets, keep
+    from torchvision.ops import batched_nms, nms  # imported on first use: torchvision is slow to import
+
     scores = dets[:, 4] * dets[:, 5]
     if class_agnostic:
-        order = torchvision.ops.nms(dets[:, :4], scores, nms_thre)
+        order = nms(dets[:, :4], scores, nms_thre)
     else:
-        order = torchvision.ops.batched_nms(dets[:, :4], scores, dets[:, 6], nms_thre)
+        order = batched_nms(dets[:, :4], scores, dets[:, 6], nms_thre)
     return dets[order], keep[order]
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
@@ -9,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from ..checks import at_least, check_fields, check_ids, one_of, positive, unit
 from ..errors import UserError
 from ..models.build import mot_detector_of
 from ..models.postprocess import box_to_frame, masks_to_frame, postprocess
@@ -17,12 +19,16 @@ from ..types import FrameResult
 from .association.base import Tracks
 from .association.bytetrack import ByteTrack, ByteTrackConfig
 from .association.embedding import EmbeddingMatcher, EmbeddingMatcherConfig
-from .base import BaseTracker, check_frame
+from .base import BaseTracker
 
 # A detector callable: (frame_bgr, frame_index) -> (boxes_xyxy (N,4), scores (N,), class_ids (N,))
 Detector = Callable[[np.ndarray, int], tuple[np.ndarray, np.ndarray, np.ndarray]]
 # Names of the built-in MOT detectors (MOTConfig.detector).
 DETECTORS = ("auto", "model", "nanodet-g")
+MOT_SETTINGS = {"association": one_of("bytetrack", "embedding"), "detector": one_of(*DETECTORS),
+                "conf_thresh": unit(example=0.01), "nms_thresh": unit(example=0.7), "min_score": unit(example=0.1),
+                "detector_size": positive(int, example=608), "mask_thresh": unit(example=0.3),
+                "mask_topk": at_least(1, int)}
 
 
 @dataclass(frozen=True)
@@ -67,11 +73,13 @@ class MOTConfig:
     embedding: EmbeddingMatcherConfig = field(default_factory=EmbeddingMatcherConfig.mot17)
 
     def __post_init__(self) -> None:
-        if self.association not in ("bytetrack", "embedding"):
-            raise UserError(f"association must be 'bytetrack' or 'embedding', got {self.association!r}")
-        if self.detector not in DETECTORS:
-            raise UserError(f"detector must be one of {', '.join(DETECTORS)}; got {self.detector!r}")
-        if self.detector_size <= 0 or self.detector_size % 32:
+        check_fields(self, MOT_SETTINGS)
+        if self.classes is not None:
+            object.__setattr__(self, "classes", check_ids("classes", self.classes))
+        for name, kind in (("bytetrack", ByteTrackConfig), ("embedding", EmbeddingMatcherConfig)):
+            if not isinstance(getattr(self, name), kind):
+                raise UserError(f"{name} must be a {kind.__name__}; got {getattr(self, name)!r}")
+        if self.detector_size % 32:
             raise UserError(f"detector_size must be a positive multiple of 32 (e.g. 416 or 608); got "
                             f"{self.detector_size}")
 
@@ -117,9 +125,14 @@ def load_mot_detections(path: str | Path) -> dict[int, np.ndarray]:
             continue
         parts = line.replace(" ", "").split(",")
         try:
-            frame, x, y, w, h, score = int(float(parts[0])), *map(float, parts[2:7])
+            frame, x, y, w, h, score = float(parts[0]), *map(float, parts[2:7])
         except (ValueError, IndexError):
-            raise UserError(f"{path}:{n}: expected 'frame,id,x,y,w,h,score,...', got {line.strip()!r}") from None
+            frame = x = y = w = h = score = math.nan
+        if not (np.isfinite([frame, x, y, w, h, score]).all() and frame >= 1 and frame == int(frame)
+                and w >= 0 and h >= 0):
+            raise UserError(f"{path}:{n}: expected 'frame,id,x,y,w,h,score,...' with a frame number >= 1 and finite "
+                            f"numbers, width and height >= 0; got {line.strip()!r}")
+        frame = int(frame)
         out.setdefault(frame, []).append((x, y, x + w, y + h, score))
     return {k: np.asarray(v, np.float32) for k, v in out.items()}
 
@@ -161,6 +174,8 @@ class MOTTracker(BaseTracker):
             if kind not in ("model", "own") and not model.has_memory_embedding:
                 raise UserError(f"MOTS needs the model's own detections (their masks); detector {kind!r} has no "
                                 "masks, use detector 'model' (or 'auto')")
+        if kind == "model" and cfg.classes is not None:
+            check_ids("classes", cfg.classes, model.num_classes)
         if cfg.association == "embedding" and model.embedding is None:
             raise UserError("the embedding matcher needs a tracking model; this is a plain detector")
         if isinstance(detector, str | Path):
@@ -195,7 +210,7 @@ class MOTTracker(BaseTracker):
 
     def step(self, frame: np.ndarray) -> FrameResult:
         """Detect, associate (and segment) one frame."""
-        frame = check_frame(frame)
+        frame = self.check_frame_size(frame)
         size = frame.shape[:2]
         cfg = self.config
         self.frame_index += 1
@@ -294,6 +309,9 @@ def check_detector_output(out, size: tuple[int, int]) -> tuple[np.ndarray, np.nd
         raise UserError("a detector must return (boxes_xyxy (N,4), scores (N,), class_ids (N,))") from None
     if not (len(boxes) == len(scores) == len(classes)):
         raise UserError(f"detector returned {len(boxes)} boxes, {len(scores)} scores, {len(classes)} classes")
+    if not (np.isfinite(boxes).all() and np.isfinite(scores).all()):
+        raise UserError("detector returned a box or score that is not a finite number; filter NaN/inf detections "
+                        "before returning them")
     h, w = size
     boxes[:, 0::2] = boxes[:, 0::2].clip(0, w)
     boxes[:, 1::2] = boxes[:, 1::2].clip(0, h)

@@ -11,13 +11,22 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
+from ..checks import FLAG, at_least, checked, one_of, unit
 from ..errors import UserError
 from ..models.postprocess import box_to_frame, postprocess
 from ..models.unicorn import FrameFeatures, Unicorn
 from ..types import FrameResult
-from .base import BaseTracker, check_boxes_xywh, check_frame
+from .base import BaseTracker, check_boxes_xywh, check_frame, check_prompt_ids
+
+SOT_SETTINGS = {"conf_thresh": unit(example=0.001), "nms_thresh": unit(example=0.65), "upstream_fp16": FLAG,
+                "motion_sigma": at_least(0), "scale_penalty": at_least(0), "min_score": unit(),
+                "max_target_size": at_least(0), "method": one_of("head", "propagation"),
+                "features": one_of("trained", "imagenet"), "topk": at_least(1, int), "memory_frames": at_least(0, int),
+                "memory_radius": at_least(0), "memory_confidence": unit(), "lost_score": unit(),
+                "search_size": at_least(64, int), "search_context": at_least(0)}
 
 
+@checked(SOT_SETTINGS)  # type and range of every field, before the checks of __post_init__
 @dataclass(frozen=True)
 class SOTConfig:
     """SOT thresholds (upstream's, plus an optional motion prior that upstream does not have).
@@ -220,9 +229,7 @@ class SOTTracker(BaseTracker):
     def _check_new(self, frame: np.ndarray, boxes, ids) -> tuple[np.ndarray, list[int]]:
         xywh = check_boxes_xywh(boxes, check_frame(frame).shape[:2])
         start = max(self._boxes, default=0) + 1
-        ids = list(range(start, start + len(xywh))) if ids is None else [int(i) for i in np.atleast_1d(ids)]
-        if len(ids) != len(xywh):
-            raise UserError(f"{len(ids)} ids given for {len(xywh)} boxes")
+        ids = list(range(start, start + len(xywh))) if ids is None else check_prompt_ids(ids, len(xywh))
         clash = sorted(set(ids) & set(self._boxes))
         if clash:
             raise UserError(f"target ids {clash} are already tracked; remove them first or use new ids")

@@ -15,7 +15,16 @@ from ..errors import UserError
 from ..models.postprocess import masks_to_frame, postprocess
 from ..models.unicorn import FrameFeatures, Unicorn
 from ..types import FrameResult
-from .base import BaseTracker, check_boxes_xywh, check_frame, check_masks, filled_box_masks, mask_boxes_xyxy
+from .base import (
+    BaseTracker,
+    check_boxes_xywh,
+    check_frame,
+    check_masks,
+    check_prompt_ids,
+    filled_box_masks,
+    mask_boxes_xyxy,
+    mask_ids,
+)
 from .sot import SOTConfig, default_config, select_target
 
 HELD_PROB = 0.9  # probability given to a held mask in the soft aggregation
@@ -151,14 +160,12 @@ class VOSTracker(BaseTracker):
         self._refs = [r for r in self._refs if r.object_ids]
 
     def _check_new(self, frame: np.ndarray, masks, ids) -> tuple[np.ndarray, list[int]]:
+        bin_masks = check_masks(masks, check_frame(frame).shape[:2])
         arr = np.asarray(masks)
         if arr.ndim == 2 and ids is None:  # an index map: its values are the ids
-            ids = [int(v) for v in np.unique(arr) if v != 0]
-        bin_masks = check_masks(masks, check_frame(frame).shape[:2])
+            ids = [v for v in mask_ids(arr) if v != 0]
         start = max(self._objects, default=0) + 1
-        ids = list(range(start, start + len(bin_masks))) if ids is None else [int(i) for i in np.atleast_1d(ids)]
-        if len(ids) != len(bin_masks):
-            raise UserError(f"{len(ids)} ids given for {len(bin_masks)} masks")
+        ids = list(range(start, start + len(bin_masks))) if ids is None else check_prompt_ids(ids, len(bin_masks))
         clash = sorted(set(ids) & set(self._objects))
         if clash:
             raise UserError(f"object ids {clash} are already tracked; remove them first or use new ids")

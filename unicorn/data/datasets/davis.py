@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 
 from unicorn.data.datasets.base import Benchmark, Sequence, sorted_images
-from unicorn.errors import UserError
+from unicorn.errors import UserError, reason
 
 
 def read_label_png(path: str | Path) -> np.ndarray:
@@ -20,7 +20,7 @@ def read_label_png(path: str | Path) -> np.ndarray:
     except FileNotFoundError:
         raise UserError(f"{path}: file not found") from None
     except OSError as err:
-        raise UserError(f"{path}: not a readable PNG ({err})") from None
+        raise UserError(f"{path}: not a readable PNG ({reason(err)})") from None
     if labels.ndim == 3:  # an RGB(A) mask: any non-black pixel is foreground
         labels = (labels[..., :3].max(axis=2) > 0).astype(np.uint8)
     return labels

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import torch
 from torch import nn
-from torchvision.models.resnet import Bottleneck, ResNet
 
 
 class ResNet50(nn.Module):
@@ -17,6 +16,8 @@ class ResNet50(nn.Module):
     out_channels = (512, 1024, 2048)
 
     def __init__(self, bn_eps: float = 1e-3) -> None:
+        from torchvision.models.resnet import Bottleneck, ResNet  # here: torchvision is slow to import
+
         super().__init__()
         net = ResNet(Bottleneck, [3, 4, 6, 3])
         for m in net.modules():

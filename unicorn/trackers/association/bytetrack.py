@@ -16,9 +16,19 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ...checks import FLAG, at_least, check_fields, positive, unit
+from ...errors import UserError
 from .base import Tracks, check_detections
 from .kalman import KalmanFilterXYAH, xyah_to_xyxy, xyxy_to_xyah
 from .matching import fuse_score, iou_matrix, linear_assignment
+
+BYTETRACK_SETTINGS = {
+    "track_thresh": unit(example=0.6), "new_track_margin": unit(example=0.1), "low_thresh": unit(example=0.1),
+    "match_thresh": unit(example=0.9), "second_match_thresh": unit(example=0.5),
+    "unconfirmed_match_thresh": unit(example=0.7), "track_buffer": at_least(0, int, example=30),
+    "frame_rate": positive(example=30), "fuse_score": FLAG, "min_box_area": at_least(0, example=100),
+    "max_aspect_ratio": positive(optional=True, example=1.6), "duplicate_iou_distance": unit(example=0.15),
+    "per_class": FLAG}
 
 
 @dataclass(frozen=True)
@@ -56,6 +66,12 @@ class ByteTrackConfig:
     max_aspect_ratio: float | None = None
     duplicate_iou_distance: float = 0.15
     per_class: bool = True
+
+    def __post_init__(self) -> None:
+        check_fields(self, BYTETRACK_SETTINGS)
+        if self.low_thresh > self.track_thresh:
+            raise UserError(f"low_thresh={self.low_thresh} is above track_thresh={self.track_thresh}; the second "
+                            "pass takes scores between them, so keep low_thresh <= track_thresh")
 
     @classmethod
     def mot17(cls, **overrides) -> ByteTrackConfig:

@@ -27,12 +27,20 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ...checks import FLAG, at_least, check_fields, one_of, unit
 from .base import Tracks, check_detections
 from .matching import iou_matrix
 
 _MATCH_METRICS = ("bisoftmax", "softmax", "cosine")
 _SUPPRESSED = -2  # a low-score duplicate of a tracklet: not reported, not a backdrop
 _UNMATCHED = -1
+
+
+EMBEDDING_SETTINGS = {
+    "init_score_thr": unit(example=0.8), "obj_score_thr": unit(example=0.5), "match_score_thr": unit(example=0.5),
+    "memo_tracklet_frames": at_least(0, int, example=30), "memo_backdrop_frames": at_least(0, int, example=1),
+    "memo_momentum": unit(example=0.8), "nms_conf_thr": unit(example=0.5), "nms_backdrop_iou_thr": unit(example=0.3),
+    "nms_class_iou_thr": unit(example=0.7), "with_cats": FLAG, "match_metric": one_of(*_MATCH_METRICS)}
 
 
 @dataclass(frozen=True)
@@ -52,12 +60,7 @@ class EmbeddingMatcherConfig:
     match_metric: str = "bisoftmax"
 
     def __post_init__(self) -> None:
-        if not 0.0 <= self.memo_momentum <= 1.0:
-            raise ValueError(f"memo_momentum must be in [0, 1]; got {self.memo_momentum}")
-        if self.memo_tracklet_frames < 0 or self.memo_backdrop_frames < 0:
-            raise ValueError("memo_tracklet_frames and memo_backdrop_frames must be >= 0")
-        if self.match_metric not in _MATCH_METRICS:
-            raise ValueError(f"match_metric must be one of {_MATCH_METRICS}; got {self.match_metric!r}")
+        check_fields(self, EMBEDDING_SETTINGS)
 
     @classmethod
     def mot17(cls) -> EmbeddingMatcherConfig:
