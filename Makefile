@@ -29,7 +29,7 @@ test-slow: $(STAMP)
 benchmark: $(STAMP)
 	$(PY) tools/benchmark.py
 
-# Train the bundled default from scratch on this CPU (about 6 minutes on 2 quiet cores), then package it.
+# Train the bundled default from scratch on this CPU (about 7 minutes on 2 cores), then package it.
 # It reads the real training clips from ../shared/train_data (configs/lite/memory.yaml). Training is
 # deterministic on one CPU process; `make reproduce-lite` trains into runs/lite-repro and compares.
 LITE_RUNS ?= runs/lite

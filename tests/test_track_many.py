@@ -48,11 +48,12 @@ def _files(root: Path) -> dict[str, object]:
 
 
 def _whole_json(path: Path) -> bool:
+    """A ``summary.json`` that says its run is complete (not cut short, not ``running``)."""
     try:
-        json.loads(path.read_text())
-    except ValueError:  # killed while writing it
+        summary = json.loads(path.read_text())
+    except (ValueError, OSError):  # killed while writing it
         return False
-    return True
+    return summary.get("status", "complete") == "complete"
 
 
 def test_two_gloo_processes_write_what_one_writes(clips, tmp_path, capsys):
@@ -87,7 +88,7 @@ def test_killed_run_resumes_without_redoing_finished_videos(clips, tmp_path):
                             start_new_session=True)
     try:
         deadline = time.monotonic() + 180
-        while not (out / "a" / "summary.json").exists() and proc.poll() is None and time.monotonic() < deadline:
+        while not _whole_json(out / "a" / "summary.json") and proc.poll() is None and time.monotonic() < deadline:
             time.sleep(0.05)
         os.killpg(proc.pid, signal.SIGKILL)
     finally:

@@ -18,7 +18,7 @@ def _size(text: str) -> tuple[int, int]:
 
 def add_export_parser(sub) -> None:
     """Add the ``export`` subcommand to an ``argparse`` subparsers object."""
-    from .exporter import FORMATS, OPSET
+    from .formats import FORMATS, OPSET
 
     p = sub.add_parser("export", help="write the network as ONNX or TorchScript graphs for other runtimes",
                        description="Writes the per-frame graphs a tracker needs (features, interaction, "

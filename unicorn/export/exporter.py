@@ -32,11 +32,9 @@ from ..errors import UserError
 from ..models.interaction.deformable import DeformableEncoderLayer
 from ..models.interaction.embedding import UnifiedEmbedding
 from ..models.unicorn import EMBED_STRIDE, Unicorn
+from .formats import FORMATS, MANIFEST, OPSET  # noqa: E402  (re-exported)
 from .graphs import FeaturesGraph, HeadGraph, InteractGraph, MasksGraph, PropagateGraph, SegmentGraph
 
-MANIFEST = "unicorn_export.json"
-OPSET = 17  # GridSample needs 16, LayerNormalization 17
-FORMATS = ("onnx", "torchscript")
 SUFFIX = {"onnx": ".onnx", "torchscript": ".pt"}
 
 

@@ -24,7 +24,16 @@ from ..errors import UserError
 from ..models.interaction.memory import MemoryEmbedding, normalized_features, propagate_labels
 from ..models.unicorn import Unicorn
 from ..types import FrameResult
-from .base import BaseTracker, Frame, check_boxes_xywh, check_frame, check_masks, filled_box_masks, mask_boxes_xyxy
+from .base import (
+    BaseTracker,
+    Frame,
+    check_boxes_xywh,
+    check_frame,
+    check_masks,
+    check_prompt_ids,
+    filled_box_masks,
+    mask_boxes_xyxy,
+)
 from .memory import LabelMemory
 from .sot import SOTConfig, default_config
 
@@ -136,10 +145,7 @@ class PropagationTracker(BaseTracker):
     # ------------------------------------------------------------------ frames
     def _embed(self, frame: np.ndarray) -> tuple[Frame, torch.Tensor]:
         """Letterbox and embed a frame: (C, h, w) over the cells the frame covers."""
-        f = self.preprocess(frame)
-        if self._size is not None and f.size != self._size:
-            raise UserError(f"frame size {f.size[1]}x{f.size[0]} differs from the first frame's "
-                            f"{self._size[1]}x{self._size[0]}; a video's frames must all have one size")
+        f = self.preprocess(frame)  # checks the frame has the video's size
         c3, c4, _ = self.model.backbone(f.image)
         if self.config.features == "trained":
             emb = self.model.embedding(c3, c4)
@@ -214,9 +220,7 @@ class PropagationTracker(BaseTracker):
             ids = [int(v) for v in np.unique(np.asarray(masks)) if v != 0]
         n = len(xywh) if xywh is not None else len(bin_masks)
         start = max(self._ids, default=0) + 1
-        ids = list(range(start, start + n)) if ids is None else [int(i) for i in np.atleast_1d(ids)]
-        if len(ids) != n:
-            raise UserError(f"{len(ids)} ids given for {n} prompts")
+        ids = list(range(start, start + n)) if ids is None else check_prompt_ids(ids, n)
         clash = sorted(set(ids) & set(self._ids))
         if clash:
             raise UserError(f"target ids {clash} are already tracked; remove them first or use new ids")

@@ -21,7 +21,7 @@ from ..errors import UserError
 from ..models.interaction.memory import normalized_features, propagate_labels
 from ..models.unicorn import Unicorn
 from ..types import FrameResult
-from .base import BaseTracker, check_boxes_xywh, check_frame, mask_boxes_xyxy
+from .base import BaseTracker, check_boxes_xywh, check_frame, check_prompt_ids, mask_boxes_xyxy
 from .memory import kept_cells
 from .propagation import box_prior
 from .sot import SOTConfig
@@ -209,9 +209,7 @@ class SearchSOTTracker(BaseTracker):
     def _check(self, frame: np.ndarray, boxes, ids) -> tuple[np.ndarray, list[int]]:
         xywh = check_boxes_xywh(boxes, check_frame(frame).shape[:2])
         start = max(self._targets, default=0) + 1
-        ids = list(range(start, start + len(xywh))) if ids is None else [int(i) for i in np.atleast_1d(ids)]
-        if len(ids) != len(xywh):
-            raise UserError(f"{len(ids)} ids given for {len(xywh)} boxes")
+        ids = list(range(start, start + len(xywh))) if ids is None else check_prompt_ids(ids, len(xywh))
         clash = sorted(set(ids) & set(self._targets))
         if clash:
             raise UserError(f"target ids {clash} are already tracked; remove them first or use new ids")
@@ -219,6 +217,7 @@ class SearchSOTTracker(BaseTracker):
 
     def _add(self, frame: np.ndarray, boxes, ids) -> FrameResult:
         xywh, ids = self._check(frame, boxes, ids)
+        frame = self.check_frame_size(frame)  # (H, W) grey frames become BGR
         self._size = frame.shape[:2]
         with torch.inference_mode():
             for box, i in zip(np.concatenate([xywh[:, :2], xywh[:, :2] + xywh[:, 2:]], 1), ids):
@@ -239,10 +238,7 @@ class SearchSOTTracker(BaseTracker):
     def step(self, frame: np.ndarray) -> FrameResult:
         """Track every target into the next frame."""
         self._require_init()
-        frame = check_frame(frame)
-        if frame.shape[:2] != self._size:
-            raise UserError(f"frame size {frame.shape[1]}x{frame.shape[0]} differs from the first frame's "
-                            f"{self._size[1]}x{self._size[0]}; a video's frames must all have one size")
+        frame = self.check_frame_size(frame)
         cfg = self.config
         with torch.inference_mode():
             for i, target in self._targets.items():
