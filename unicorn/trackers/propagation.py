@@ -48,6 +48,15 @@ def _cells(maps: torch.Tensor, grid: tuple[int, int]) -> torch.Tensor:
     return F.avg_pool2d(maps, 8)[0]
 
 
+def box_offsets(prompt_xyxy: np.ndarray, region_xyxy: np.ndarray | None) -> np.ndarray:
+    """How a prompt box sits around the box of the region it holds: (prompt - region) in region sizes
+    (zeros without a region). Adding ``offsets * size`` to a later region box gives the tracked box."""
+    if region_xyxy is None:
+        return np.zeros(4)
+    size = np.maximum(region_xyxy[2:] - region_xyxy[:2], 1.0)
+    return (prompt_xyxy - region_xyxy) / np.r_[size, size]
+
+
 def channel_argmax(maps: torch.Tensor) -> torch.Tensor:
     """``maps.argmax(0)`` for (C, H, W) maps with few channels, one element-wise pass per channel (a
     reduction over the outer axis of a large strided tensor is far slower on CPU)."""
@@ -250,7 +259,7 @@ class PropagationTracker(BaseTracker):
             self._finish(labels, f)
             if bin_masks is None:  # the prompt box, kept relative to the region it holds
                 for k, i in enumerate(ids):
-                    self._box_pad[i] = self._pad(prompt_xyxy[k], self._region_box(labels, 1 + self._ids.index(i), f))
+                    self._box_pad[i] = box_offsets(prompt_xyxy[k], self._region_box(labels, 1 + self._ids.index(i), f))
                     self._boxes[i] = prompt_xyxy[k]
             else:
                 for k, i in enumerate(ids):
@@ -260,24 +269,15 @@ class PropagationTracker(BaseTracker):
                 self._scores[i], self._states[i] = 1.0, "tracked"
         return self._result(f.size)
 
-    @staticmethod
-    def _pad(prompt: np.ndarray, region: np.ndarray | None) -> np.ndarray:
-        if region is None:
-            return np.zeros(4)
-        size = np.maximum(np.r_[region[2:] - region[:2]] , 1.0)
-        return (prompt - region) / np.r_[size, size]
-
     # ------------------------------------------------------------------ tracking
     def step(self, frame: np.ndarray) -> FrameResult:
         """Track every target into the next frame."""
         self._require_init()
-        with torch.inference_mode():
-            labels, f = self._read(frame)
-            self._finish(labels, f)
-        self.frame_index += 1
-        return self._result(f.size)
+        self._track(frame)
+        return self._result(self._size)
 
     def _track(self, frame: np.ndarray) -> torch.Tensor:
+        """Track every target into ``frame``; returns its (1 + K, h, w) labels."""
         with torch.inference_mode():
             labels, f = self._read(frame)
             self._finish(labels, f)

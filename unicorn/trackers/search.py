@@ -23,7 +23,7 @@ from ..models.unicorn import Unicorn
 from ..types import FrameResult
 from .base import BaseTracker, check_boxes_xywh, check_frame, check_prompt_ids, mask_boxes_xyxy
 from .memory import kept_cells
-from .propagation import box_prior
+from .propagation import box_offsets, box_prior
 from .sot import SOTConfig
 
 PAD_VALUE = 114
@@ -227,9 +227,7 @@ class SearchSOTTracker(BaseTracker):
                 labels = torch.cat([1 - fg, fg])
                 target = SearchTarget()
                 target.remember(emb, labels, crop, prompt=True, keep=self.config.memory_frames)
-                region = region_box(labels, crop)
-                size = np.maximum(region[2:] - region[:2], 1.0) if region is not None else None
-                self._pad[i] = np.zeros(4) if region is None else (box - region) / np.r_[size, size]
+                self._pad[i] = box_offsets(box, region_box(labels, crop))
                 self._targets[i], self._boxes[i], self._scores[i], self._states[i] = target, box, 1.0, "tracked"
                 self._area[i] = float(fg.sum()) * (8 / crop.scale) ** 2
                 self._misses[i] = 0
