@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test test-slow lint benchmark lite-runs train-lite reproduce-lite model-card clean
+.PHONY: install demo test test-slow test-installed lint benchmark lite-runs train-lite reproduce-lite model-card clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -25,6 +25,10 @@ test: $(STAMP)
 
 test-slow: $(STAMP)
 	$(PY) -m pytest -q -m slow
+
+# The web demo from a wheel installed into a fresh environment outside the checkout (a few minutes).
+test-installed: $(STAMP)
+	UNICORN_TEST_INSTALLED=1 $(PY) -m pytest -q tests/test_installed_demo.py
 
 benchmark: $(STAMP)
 	$(PY) tools/benchmark.py

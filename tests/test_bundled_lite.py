@@ -72,7 +72,7 @@ def test_loads_offline_without_network(monkeypatch, lite):
         warnings.simplefilter("error")
         model = unicorn.load("unicorn-lite", device="cpu")
     assert model.config.backbone == "efficientnet_lite0"
-    assert unicorn.hub.DEFAULT_MODEL == "unicorn-lite"
+    assert unicorn.DEFAULT_MODEL == "unicorn-lite"
 
 
 def test_sot_follows_the_sample_object(lite, sample_frames):

@@ -114,7 +114,7 @@ def test_names_without_a_download_and_a_dead_server(tmp_path, monkeypatch):
 
 
 def test_every_released_checkpoint_is_pinned():
-    from unicorn.models.build import VARIANTS
+    from unicorn.variants import VARIANTS
 
     released = {n for n, v in VARIANTS.items() if v.weights.startswith("https://huggingface.co/")}
     assert set(downloads.PINS) == released

@@ -23,8 +23,7 @@ from unicorn.errors import UserError
 from unicorn.models.build import build_model
 from unicorn.trackers.association.bytetrack import ByteTrackConfig
 from unicorn.trackers.association.embedding import EmbeddingMatcherConfig
-from unicorn.trackers.mot import MOTConfig
-from unicorn.trackers.sot import SOTConfig
+from unicorn.trackers.configs import MOTConfig, SOTConfig
 
 SAMPLE = str(Path(unicorn.__path__[0]) / "assets" / "sample.mp4")  # 320x240
 SIZE = (64, 96)

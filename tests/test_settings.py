@@ -12,8 +12,7 @@ from unicorn.engine.config import DatasetConfig, TrainConfig
 from unicorn.errors import UserError
 from unicorn.trackers.association.bytetrack import ByteTrackConfig
 from unicorn.trackers.association.embedding import EmbeddingMatcherConfig
-from unicorn.trackers.mot import MOTConfig
-from unicorn.trackers.sot import SOTConfig
+from unicorn.trackers.configs import MOTConfig, SOTConfig
 
 
 @pytest.mark.parametrize("cls, key, value, words", [

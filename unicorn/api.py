@@ -1,29 +1,31 @@
-"""Public Python API: ``unicorn.load`` and ``unicorn.Tracker``."""
+"""Public Python API: ``unicorn.load``, ``unicorn.Tracker`` and ``unicorn.tracker_config``."""
 
 from __future__ import annotations
 
-from dataclasses import fields, replace
+import abc
 from pathlib import Path
 from typing import Any
 
 import torch
 
+from . import DEFAULT_MODEL
 from .backends.onnxruntime import BACKENDS, load_onnxruntime
 from .backends.threads import apply_threads
 from .checks import check_ids
 from .errors import UserError
-from .hub import DEFAULT_MODEL, resolve
+from .hub import resolve
 from .models.unicorn import Unicorn
-from .trackers.association.bytetrack import ByteTrackConfig
-from .trackers.association.embedding import EmbeddingMatcherConfig
 from .trackers.base import BaseTracker
-from .trackers.mot import DETECTORS, MOTConfig, MOTTracker
+from .trackers.configs import DETECTORS, MOTConfig, SOTConfig
+from .trackers.mot import MOTTracker
 from .trackers.propagation import PropagationTracker
 from .trackers.search import SearchSOTTracker
-from .trackers.sot import SOTConfig, SOTTracker, default_config
-from .trackers.vos import VOSConfig, VOSTracker
+from .trackers.settings import check_task, tracker_config
+from .trackers.sot import SOTTracker
+from .trackers.vos import VOSTracker
+from .variants import TASKS
 
-TASKS = ("sot", "vos", "mot", "mots")
+__all__ = ["TASKS", "Tracker", "check_settings", "load", "tracker_config"]
 
 
 def load(name_or_path: str | Path = DEFAULT_MODEL, device: str | torch.device | None = None,
@@ -69,14 +71,15 @@ def load(name_or_path: str | Path = DEFAULT_MODEL, device: str | torch.device | 
     return model.to(device=device, memory_format=torch.channels_last).eval()
 
 
-def _split(thresholds: dict[str, Any], cls) -> tuple[dict[str, Any], dict[str, Any]]:
-    names = {f.name for f in fields(cls)}
-    return {k: v for k, v in thresholds.items() if k in names}, {k: v for k, v in thresholds.items() if k not in names}
+class Tracker(abc.ABC):
+    """A streaming tracker for one task over a model: ``init``, ``step``, ``track``, ``reset``, ``config``.
 
-
-def Tracker(model: Unicorn, task: str = "sot", *, input_size: tuple[int, int] | None = None,
-            detector=None, **thresholds: Any) -> BaseTracker:  # noqa: N802 - a factory that reads as a class
-    """Create a tracker for one task over ``model``.
+    ``Tracker(model, task, ...)`` creates the task's tracker (as ``pathlib.Path`` creates a
+    ``PosixPath``): :class:`~unicorn.trackers.sot.SOTTracker`, the propagation trackers of
+    ``unicorn-lite``, :class:`~unicorn.trackers.vos.VOSTracker` or
+    :class:`~unicorn.trackers.mot.MOTTracker`. Every one of them is an instance of ``Tracker``
+    (``isinstance(t, unicorn.Tracker)``), and all derive from
+    :class:`~unicorn.trackers.base.BaseTracker`.
 
     Args:
         model: from :func:`load`.
@@ -85,87 +88,80 @@ def Tracker(model: Unicorn, task: str = "sot", *, input_size: tuple[int, int] | 
         detector: MOT only: your own detections (callable or MOTChallenge det.txt path), or the name
             of a built-in detector (``"auto"``, ``"model"``, ``"nanodet-g"``; same as the
             ``MOTConfig.detector`` setting).
-        **thresholds: any field of :class:`SOTConfig`, :class:`VOSConfig`, :class:`MOTConfig`,
+        fps: frames per second of the video to track; MOT/MOTS keep a lost track for the same time in
+            seconds at any frame rate (ByteTrack's ``frame_rate``) unless you set ``frame_rate``.
+        **settings: any field of :class:`SOTConfig`, :class:`VOSConfig`, :class:`MOTConfig`,
             :class:`ByteTrackConfig` or :class:`EmbeddingMatcherConfig` (e.g. ``nms_thresh=0.6``,
-            ``association="embedding"``, ``track_thresh=0.5``, ``classes=(0,)``).
-
-    Returns:
-        A streaming tracker with ``init``, ``step``, ``track`` and ``reset``.
+            ``association="embedding"``, ``track_thresh=0.5``, ``classes=(0,)``). What you set wins over
+            the model variant's defaults, which win over the dataclasses' (:func:`tracker_config`); the
+            tracker's ``config`` holds the values it runs with.
     """
-    check_settings(task, detector, input_size, **thresholds)  # refuses any bad setting before work starts
-    task = str(task).lower()
-    if task not in TASKS:
-        raise UserError(f"unknown task {task!r}; choose one of {', '.join(TASKS)}")
+
+    def __new__(cls, model: Unicorn, task: str = "sot", *, input_size: tuple[int, int] | None = None,
+                detector: Any = None, fps: float | None = None, **settings: Any) -> BaseTracker:
+        return create_tracker(model, task, input_size=input_size, detector=detector, fps=fps, **settings)
+
+    @abc.abstractmethod
+    def init(self, frame: Any, **prompts: Any) -> Any:
+        """Start a video on its first frame (SOT: ``boxes``; VOS: ``masks`` or ``boxes``; MOT: nothing)."""
+
+    @abc.abstractmethod
+    def step(self, frame: Any) -> Any:
+        """Track one more frame; returns its :class:`~unicorn.types.FrameResult`."""
+
+    @abc.abstractmethod
+    def reset(self) -> None:
+        """Forget the video (targets, tracks, ids)."""
+
+
+Tracker.register(BaseTracker)
+
+
+def _builtin_detector(detector: Any, settings: dict[str, Any]) -> Any:
+    """Move a built-in detector's name from ``detector`` into the settings; returns what is left (own detections)."""
+    if isinstance(detector, str) and detector in DETECTORS and not Path(detector).is_file():
+        settings["detector"] = detector
+        return None
+    return detector
+
+
+def create_tracker(model: Unicorn, task: str = "sot", *, input_size: tuple[int, int] | None = None,
+                   detector: Any = None, fps: float | None = None, **settings: Any) -> BaseTracker:
+    """The tracker :class:`Tracker` creates (same arguments)."""
+    check_settings(task, detector, input_size, **settings)  # refuses any bad setting before work starts
+    task = check_task(task)
+    detector = _builtin_detector(detector, settings)
+    config = tracker_config(model, task, settings, fps=fps, detector_given=detector is not None)
     if task in ("sot", "vos"):
-        cls = SOTConfig if task == "sot" else VOSConfig
-        known, unknown = _split(thresholds, cls)
-        if unknown:
-            raise UserError(f"unknown {task} setting(s) {sorted(unknown)}; valid: {[f.name for f in fields(cls)]}")
-        config = default_config(model, cls, **known)
         if config.method == "propagation" and task == "sot" and config.search_context > 0:
             return SearchSOTTracker(model, config, input_size)
         if config.method == "propagation":
             return PropagationTracker(model, task, config, input_size)
-        tracker_cls = SOTTracker if task == "sot" else VOSTracker
-        return tracker_cls(model, config, input_size)
-    if isinstance(detector, str) and detector in DETECTORS and not Path(detector).is_file():
-        thresholds["detector"], detector = detector, None
-    mot, rest = _split(thresholds, MOTConfig)
-    byte, rest = _split(rest, ByteTrackConfig)
-    emb, rest = _split(rest, EmbeddingMatcherConfig)
-    if rest:
-        valid = [f.name for c in (MOTConfig, ByteTrackConfig, EmbeddingMatcherConfig) for f in fields(c)]
-        raise UserError(f"unknown {task} setting(s) {sorted(rest)}; valid: {valid}")
-    if "classes" in mot and mot["classes"] is not None:
-        mot["classes"] = tuple(int(c) for c in mot["classes"])
-    defaults = MOTConfig()
-    if task == "mots" and "association" not in mot and not model.has_memory_embedding:
-        mot["association"] = "embedding"  # upstream MOTS uses the embedding matcher (unicorn-lite: ByteTrack)
-    cfg = replace(defaults, **mot, bytetrack=replace(defaults.bytetrack, **byte),
-                  embedding=replace(defaults.embedding, **emb))
-    return MOTTracker(model, cfg, input_size, segment=(task == "mots"), detector=detector)
+        return (SOTTracker if task == "sot" else VOSTracker)(model, config, input_size)
+    return MOTTracker(model, config, input_size, segment=(task == "mots"), detector=detector)
 
 
-def check_settings(task: str, detector=None, input_size: tuple[int, int] | None = None,
-                   **thresholds: Any) -> tuple[str, SOTConfig | MOTConfig, Any]:
+def check_settings(task: str, detector: Any = None, input_size: tuple[int, int] | None = None,
+                   **settings: Any) -> tuple[str, SOTConfig | MOTConfig, Any]:
     """Check a tracker's settings without a model (the command line does this before loading one).
 
     Args:
-        task, detector, input_size, thresholds: as for :func:`Tracker`.
+        task, detector, input_size, settings: as for :class:`Tracker`.
 
     Returns:
-        (task in lower case, the checked config (SOT/VOS: without the model variant's own defaults),
-        the detector object or file when one was given instead of a built-in name).
+        (task in lower case, the checked config without any model variant's defaults, the detector object
+        or file when one was given instead of a built-in name).
 
     Raises:
         UserError: an unknown task or setting, or a value of the wrong type or range.
     """
-    task = str(task).lower()
-    if task not in TASKS:
-        raise UserError(f"unknown task {task!r}; choose one of {', '.join(TASKS)}")
+    task = check_task(task)
     if input_size is not None:
         input_size = tuple(check_ids("input_size", input_size))
         if len(input_size) != 2 or 0 in input_size or input_size[0] % 32 or input_size[1] % 32:
             raise UserError(f"input_size={input_size} is not allowed: give (height, width), positive multiples of "
                             "32 (e.g. 320x512)")
-    if task in ("sot", "vos"):
-        cls = SOTConfig if task == "sot" else VOSConfig
-        known, unknown = _split(thresholds, cls)
-        if unknown:
-            raise UserError(f"unknown {task} setting(s) {sorted(unknown)}; valid: {[f.name for f in fields(cls)]}")
-        return task, cls(**known), detector
-    thresholds = dict(thresholds)
-    if isinstance(detector, str) and detector in DETECTORS and not Path(detector).is_file():
-        thresholds["detector"], detector = detector, None
-    mot, rest = _split(thresholds, MOTConfig)
-    byte, rest = _split(rest, ByteTrackConfig)
-    emb, rest = _split(rest, EmbeddingMatcherConfig)
-    if rest:
-        valid = [f.name for c in (MOTConfig, ByteTrackConfig, EmbeddingMatcherConfig) for f in fields(c)]
-        raise UserError(f"unknown {task} setting(s) {sorted(rest)}; valid: {valid}")
-    defaults = MOTConfig()
-    if task == "mots" and "association" not in mot:
-        mot["association"] = "embedding"  # upstream MOTS uses the embedding matcher
-    cfg = replace(defaults, **mot, bytetrack=replace(defaults.bytetrack, **byte),
-                  embedding=replace(defaults.embedding, **emb))
-    return task, cfg, detector
+    settings = dict(settings)
+    detector = _builtin_detector(detector, settings)
+    return task, tracker_config(None, task, settings, detector_given=detector is not None), detector
+

@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 from .cli_track import add_track_parser, join_negative_values, run_track
+from .demo.options import add_demo_parser
 from .errors import UserError
 from .export.cli import add_export_parser, run_export
 from .run_folder import DISK_FULL, describe_os_error
@@ -44,7 +45,7 @@ def run_convert(args: argparse.Namespace) -> int:
 
 def run_weights(args: argparse.Namespace) -> int:
     from .hub import BUNDLED, cache_dir, download
-    from .models.build import VARIANTS
+    from .variants import VARIANTS
 
     if args.action == "list":
         for name, v in VARIANTS.items():
@@ -58,30 +59,12 @@ def run_weights(args: argparse.Namespace) -> int:
     return 0
 
 
-def add_demo_parser(sub) -> None:
-    p = sub.add_parser("demo", help="start the web demo (Gradio) for uploaded videos, all four tasks")
-    p.add_argument("--host", default="127.0.0.1", help="interface to listen on (0.0.0.0: every interface)")
-    p.add_argument("--port", type=int, default=7860, help="TCP port (default 7860)")
-    p.add_argument("--weights", default="unicorn-lite", help="variant name or checkpoint path")
-    p.add_argument("--device", help="cpu or cuda (default: cuda when available)")
-    p.add_argument("--max-frames", type=int, help="longest video in frames (default 300; $UNICORN_DEMO_MAX_FRAMES)")
-    p.add_argument("--max-seconds", type=float, help="longest video in seconds (default 60; $UNICORN_DEMO_MAX_SECONDS)")
-    p.add_argument("--max-upload-mb", type=float, help="largest upload, MB (default 100; $UNICORN_DEMO_MAX_UPLOAD_MB)")
-    p.add_argument("--concurrency", type=int, default=2, help="tracking runs served at the same time (default 2)")
-
-
 def run_demo(args: argparse.Namespace) -> int:
-    root = Path(__file__).resolve().parents[1]
-    if not (root / "demo" / "app.py").is_file():
-        raise UserError("the web demo (demo/app.py) ships with the source repository, not with the installed "
-                        "package; clone the repository and run `unicorn demo` from an editable install")
     try:
         import gradio  # noqa: F401
     except ImportError:
         raise UserError("the web demo needs Gradio: pip install 'unicorn-track[demo]'") from None
-    if str(root) not in sys.path:
-        sys.path.insert(0, str(root))
-    from demo.app import run
+    from .demo.app import run
 
     return run(args)
 

@@ -1,33 +1,17 @@
-"""``unicorn track``: every check that can be made runs before torch, the model or the result folder.
-
-Order: arguments and files (no torch) -> settings and the first frame -> the model -> the result folder,
-``summary.json`` (``running``) -> tracking -> ``summary.json`` (``complete``, ``interrupted`` or ``failed``).
+"""``unicorn track``: the arguments and files are checked before torch loads; the rest is
+:func:`unicorn.track_folder.track_to_folder` (settings and the first frame -> the model -> the result folder,
+``summary.json`` ``running`` -> tracking -> ``complete``, ``interrupted`` or ``failed``).
 """
 
 from __future__ import annotations
 
 import argparse
-import contextlib
 import math
-import sys
-import warnings
 from pathlib import Path
-from typing import Any
 
 from .errors import UserError
 from .outputs import FORMATS
-from .run_folder import (
-    DISK_FULL,
-    RunSummary,
-    check_result_folder,
-    create_result_folder,
-    describe_os_error,
-    sigterm_as_interrupt,
-)
-
-DEFAULT_FORMATS = {"sot": ("video", "pytracking", "mot", "json"), "vos": ("video", "davis", "json"),
-                   "mot": ("video", "mot", "json"), "mots": ("video", "mots", "mot", "json")}
-DAVIS_MAX_ID = 255
+from .run_folder import check_result_folder
 
 
 def _size(text: str) -> tuple[int, int]:
@@ -119,23 +103,6 @@ def _settings(items: list[str]) -> dict:
     return out
 
 
-def _class_ids(text: str | None, names: tuple[str, ...]) -> tuple[int, ...] | None:
-    if not text:
-        return None
-    out = []
-    for item in (t.strip() for t in text.split(",") if t.strip()):
-        if item.isdigit() and int(item) < len(names):
-            out.append(int(item))
-        elif item.isdigit():
-            raise UserError(f"class id {item} does not exist: this detector has {len(names)} classes (0 to "
-                            f"{len(names) - 1}); give an id in that range or a class name")
-        elif item in names:
-            out.append(names.index(item))
-        else:
-            raise UserError(f"unknown class {item!r}; this model knows: {', '.join(names)}")
-    return tuple(out)
-
-
 def _read_mask(path: str):
     import numpy as np
     from PIL import Image
@@ -169,36 +136,15 @@ def _check_input(text: str) -> None:
 
 
 def _formats(args: argparse.Namespace) -> tuple[str, ...]:
-    formats = tuple(f.strip() for f in args.formats.split(",")) if args.formats else DEFAULT_FORMATS[args.task]
-    bad = [f for f in formats if f not in FORMATS]
-    if bad:
-        raise UserError(f"unknown format(s) {bad}; choose from {', '.join(FORMATS)}")
+    from .track_folder import check_formats
+
+    formats = tuple(f.strip() for f in args.formats.split(",")) if args.formats else None
     if args.task == "sot" and not args.box:
         raise UserError("SOT needs at least one --box x,y,w,h on the first frame")
     if args.task == "vos" and not (args.mask or args.box):
         raise UserError("VOS needs --mask first_frame_mask.png, or --box x,y,w,h per object (the mask head "
                         "turns each box into a mask)")
-    if args.task in ("sot", "mot") and "davis" in formats:
-        raise UserError("the davis format holds masks; use it with --task vos or mots")
-    return formats
-
-
-def _prompts(args: argparse.Namespace, formats: tuple[str, ...]) -> dict[str, Any]:
-    """SOT/VOS prompts, read and checked without torch (their fit to the first frame comes later)."""
-    if args.task == "sot":
-        return {"boxes": args.box}
-    if args.task != "vos":
-        return {}
-    if not args.mask:
-        return {"boxes": args.box}
-    mask = _read_mask(args.mask)
-    from .trackers.base import mask_ids
-
-    ids = mask_ids(mask)
-    if "davis" in formats and max(ids) > DAVIS_MAX_ID:
-        raise UserError(f"{args.mask} has object ids up to {max(ids)}, but DAVIS PNGs hold ids 1..{DAVIS_MAX_ID}; "
-                        "renumber the objects, or leave davis out of --formats")
-    return {"masks": mask}
+    return check_formats(args.task, formats)
 
 
 def _check_files(args: argparse.Namespace) -> None:
@@ -212,18 +158,17 @@ def _check_files(args: argparse.Namespace) -> None:
 
 
 def run_track(args: argparse.Namespace) -> int:
+    """``unicorn track``: checks that need no torch first, then :func:`unicorn.track_folder.track_to_folder`."""
     formats = _formats(args)
     _check_input(str(args.input))
     _check_files(args)
     name = Path(str(args.input).rstrip("/")).stem or "stream"
     out = Path(args.out or Path("runs") / "track" / name)
     check_result_folder(out, args.overwrite)
-    extra = _settings(args.set)
-    prompts = _prompts(args, formats)
-    from .api import check_settings
-    from .trackers.mot import DETECTORS
+    settings = _settings(args.set)
+    from .trackers.configs import DETECTORS
 
-    kind = args.detector or extra.pop("detector", None) or "auto"
+    kind = args.detector or settings.pop("detector", None) or "auto"
     if kind not in DETECTORS:
         raise UserError(f"unknown detector {kind!r}; choose one of {', '.join(DETECTORS)}")
     if kind != "auto" and args.task not in ("mot", "mots"):
@@ -231,95 +176,31 @@ def run_track(args: argparse.Namespace) -> int:
     if args.detections and kind not in ("auto", "model"):
         raise UserError(f"--detections and detector {kind!r} both give detections; choose one")
     if args.association and args.task in ("mot", "mots"):
-        extra["association"] = args.association
-    check_settings(args.task, args.detections or kind, args.size, **extra)
-    return _track(args, formats, out, name, extra, prompts, kind)
-
-
-def _finish(summary: RunSummary, status: str, reason: str, frames: int) -> None:
-    """Record a run that did not complete; a summary that cannot be written keeps saying ``running``."""
-    with contextlib.suppress(OSError):
-        summary.finish(status, reason, frames=frames)
-
-
-def _build_tracker(args: argparse.Namespace, extra: dict[str, Any], kind: str):
-    """Load the model and make the tracker (class names resolved for ``--classes``); returns (tracker, names)."""
-    from . import Tracker, load
-
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        model = load(args.weights, args.device, threads=args.threads)
-    for w in caught:
-        print(f"warning: {w.message}", file=sys.stderr)
-    names, detector = model.config.class_names, args.detections
-    if args.task in ("mot", "mots"):
-        from .models.build import COCO_CLASSES
-        from .trackers.mot import resolve_detector
-
-        if not args.detections:
-            detector = kind
-            if resolve_detector(kind, model, args.task == "mots") == "nanodet-g":
-                names = COCO_CLASSES  # NanoDet-g's classes, whatever the tracking model's
-        classes = _class_ids(args.classes, names)
-        if classes is not None:
-            extra["classes"] = classes
-    return Tracker(model, args.task, input_size=args.size, detector=detector, **extra), names
-
-
-def _track(args: argparse.Namespace, formats: tuple[str, ...], out: Path, name: str, extra: dict[str, Any],
-           prompts: dict[str, Any], kind: str) -> int:
+        settings["association"] = args.association
+    masks = _read_mask(args.mask) if args.task == "vos" and args.mask else None
+    boxes = args.box if args.task in ("sot", "vos") and masks is None else None
+    classes = [c.strip() for c in args.classes.split(",") if c.strip()] if args.classes else None
     from tqdm import tqdm
 
-    from .data.video_io import open_video
-    from .run import open_writers, run_tracker
-    from .trackers.base import check_boxes_xywh, check_masks
+    from .track_folder import track_to_folder
 
-    source = open_video(args.input)
+    bars: list = []  # made at the first frame, so that a refusal before any work prints no bar
+
+    def progress(done: int, total: int | None) -> None:
+        if not bars:
+            bars.append(tqdm(total=total, unit="frame", desc=f"{args.task} {name}"))
+        bars[0].update(done - bars[0].n)
+
+    mot = args.task in ("mot", "mots")
     try:
-        if "boxes" in prompts:
-            check_boxes_xywh(prompts["boxes"], source.size)
-        if "masks" in prompts:
-            check_masks(prompts["masks"], source.size)
-        tracker, names = _build_tracker(args, extra, kind)
-        create_result_folder(out, args.overwrite)
-        summary = RunSummary(out, {"input": str(args.input), "task": args.task, "weights": str(args.weights),
-                                   "device": str(tracker.device)})
-        total = min(x for x in (args.max_frames, source.frame_count) if x) \
-            if (args.max_frames or source.frame_count) else None
-        done = [0]
-        bar = tqdm(total=total, unit="frame", desc=f"{args.task} {name}")
-
-        def on_frame(n: int) -> None:
-            done[0] = n
-            bar.update(1)
-
-        try:
-            with sigterm_as_interrupt():
-                writers = open_writers(out, formats, source.fps or 25.0, names)
-                stats = run_tracker(tracker, source, prompts, writers, args.max_frames, on_frame=on_frame)
-        except KeyboardInterrupt as exc:
-            by = exc.args[0] if exc.args else "Ctrl+C (SIGINT)"
-            _finish(summary, "interrupted", f"stopped by {by}", frames=done[0])
-            raise
-        except OSError as exc:
-            _finish(summary, "failed", describe_os_error(exc), frames=done[0])
-            what = "the disk is full" if exc.errno in DISK_FULL else describe_os_error(exc)
-            raise UserError(f"{what}: stopped after {done[0]} complete frame(s), kept in {out}; free space (or fix "
-                            "the cause) and rerun with --overwrite") from None
-        except UserError as exc:
-            _finish(summary, "failed", str(exc), frames=done[0])
-            raise
-        except BaseException as exc:
-            _finish(summary, "failed", f"{type(exc).__name__}: {exc}", frames=done[0])
-            raise
-        finally:
-            bar.close()
+        run = track_to_folder(args.input, out, args.task, model=args.weights, boxes=boxes, masks=masks,
+                              classes=classes if mot else None, settings=settings,
+                              detector=(args.detections or kind) if mot else None, input_size=args.size,
+                              formats=formats, overwrite=args.overwrite, max_frames=args.max_frames,
+                              device=args.device, threads=args.threads, progress=progress)
     finally:
-        source.close()
-    try:
-        summary.finish("complete", **{k: stats[k] for k in ("frames", "tracks", "seconds", "fps", "truncated")})
-    except OSError as exc:
-        raise UserError(f"all {stats['frames']} frames are in {out}, but summary.json could not be updated "
-                        f"({describe_os_error(exc)}); it still says running") from None
-    print(f"{stats['frames']} frames, {stats['tracks']} track(s), {stats['fps']} frames/s -> {out}")
+        for bar in bars:
+            bar.close()
+    s = run.summary
+    print(f"{s['frames']} frames, {s['tracks']} track(s), {s['fps']} frames/s -> {out}")
     return 0

@@ -14,13 +14,13 @@ import torch
 
 from .config import ModelConfig, from_dict, to_dict
 from .errors import UserError, reason
-from .models.build import VARIANTS, build_model, get_variant
+from .models.build import build_model
 from .models.convert import convert_state_dict, extract_state_dict, is_upstream_state_dict
 from .models.unicorn import Unicorn
+from .variants import VARIANTS, get_variant
 
 ASSETS = Path(__file__).resolve().parent / "assets"
 BUNDLED = {"unicorn-lite": ASSETS / "unicorn-lite.safetensors"}
-DEFAULT_MODEL = "unicorn-lite"
 
 
 def cache_dir() -> Path:

@@ -1,6 +1,6 @@
 """``unicorn track-many``: track a collection of videos, resumably, sharded over ``torchrun`` processes.
 
-Every video goes through the single-video path of ``unicorn track`` (``cli.run_track``) into
+Every video goes through the single-video path of ``unicorn track`` (``cli_track.run_track``) into
 ``OUT/<name>/``; ``summary.json``, written last by that path, marks a video as done, so a rerun after
 a crash skips finished videos and redoes a half-written folder. Under ``torchrun`` rank ``r`` of
 ``W`` takes videos ``r, r+W, r+2W, ...`` of the list; the ranks meet once at the end (gloo, on CPU,
@@ -59,7 +59,7 @@ class _Parser(argparse.ArgumentParser):
 
 def track_parser() -> argparse.ArgumentParser:
     """The parser of ``unicorn track`` (raising :class:`UserError`), built by the CLI's own function."""
-    from .cli import add_track_parser
+    from .cli_track import add_track_parser
 
     sub = _Parser(prog="unicorn").add_subparsers()
     add_track_parser(sub)
@@ -176,7 +176,7 @@ def _gather(records: list[dict], world: int) -> list[dict]:
 
 def _track_one(job: Job, args: argparse.Namespace, out: Path, status: str, parser: argparse.ArgumentParser) -> dict:
     """Track one video with ``unicorn track``'s own function; a record for the index."""
-    from .cli import run_track
+    from .cli_track import run_track
 
     record = {"input": job.input, "folder": job.name, "status": "done"}
     if status == "done":

@@ -173,8 +173,9 @@ def test_bad_images_are_skipped_and_counted(tmp_path):
 
 
 def test_unicorn_loss_on_synthetic_batches():
-    from unicorn.models.build import build_model, get_variant
+    from unicorn.models.build import build_model
     from unicorn.models.losses import unicorn_loss
+    from unicorn.variants import get_variant
 
     torch.manual_seed(0)
     model = build_model(dataclasses.replace(get_variant("unicorn-lite").config, pretrained_backbone=False)).train()

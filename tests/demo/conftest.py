@@ -77,17 +77,26 @@ def _free_port() -> int:
 
 
 @pytest.fixture(scope="module")
-def demo_url(tmp_path_factory):
-    """A demo server on a free localhost port, in this process (model loaded once), with small caps."""
+def demo_model():
+    """The model the test server serves (unicorn-lite, loaded once per module)."""
     require_browser_stack()
-    from demo.app import build_app, configure_threads, launch, load_model
-    from demo.runner import Limits
+    from unicorn.demo.app import configure_threads, load_model
 
-    limits = Limits(**TEST_LIMITS)
     torch.manual_seed(0)
     model = load_model("unicorn-lite", "cpu")
     configure_threads(model, 2)
-    app = build_app(model, "unicorn-lite", limits, concurrency=2, runs_root=tmp_path_factory.mktemp("runs"))
+    return model
+
+
+@pytest.fixture(scope="module")
+def demo_url(tmp_path_factory, demo_model):
+    """A demo server on a free localhost port, in this process (model loaded once), with small caps."""
+    require_browser_stack()
+    from unicorn.demo.app import build_app, launch
+    from unicorn.demo.runner import Limits
+
+    limits = Limits(**TEST_LIMITS)
+    app = build_app(demo_model, "unicorn-lite", limits, concurrency=2, runs_root=tmp_path_factory.mktemp("runs"))
     port = _free_port()
     launch(app, "127.0.0.1", port, limits, concurrency=2, block=False)
     yield f"http://127.0.0.1:{port}"

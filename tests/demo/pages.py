@@ -116,3 +116,13 @@ def screenshot(page, folder: Path, name: str, full_page: bool = False) -> Path:
     page.screenshot(path=str(path), full_page=full_page)
     print(f"screenshot: {path}")
     return path
+
+
+def slider_value(page, elem_id: str) -> float:
+    """The number a slider shows."""
+    return float(page.locator(f"#{elem_id} input[type=number]").input_value())
+
+
+def radio_value(page, elem_id: str) -> str:
+    """The value of the checked option of a radio group."""
+    return page.locator(f"#{elem_id} input[type=radio]:checked").input_value()

@@ -92,9 +92,31 @@ def test_sot_then_mot_on_the_sample(browser, demo_url, artifacts, tmp_path):
     assert (summary["task"], summary["frames"], summary["classes"]) == ("mot", SAMPLE_FRAMES, [0])
     assert summary["thresholds"] == {"association": "bytetrack", "nms_thresh": 0.7, "track_thresh": 0.3,
                                      "match_thresh": 0.9}
+    assert summary["settings"]["track_thresh"] == 0.3 and summary["settings"]["classes"] == [0]
     assert len(list(iter_mot_challenge(folder / "results_mot.txt", num_frames=SAMPLE_FRAMES))) == SAMPLE_FRAMES
     assert isinstance(json.loads((folder / "results_coco.json").read_text()), list)
     assert video_frames(folder / "annotated.webm") == SAMPLE_FRAMES
+    context.close()
+
+
+def test_controls_show_what_the_tracker_runs_with(browser, demo_url, demo_model):
+    """Every threshold control starts at the value of ``tracker.config`` for the served model (unicorn-lite: its
+    NanoDet-g thresholds for MOT, ByteTrack for MOTS, label propagation's lost score for SOT/VOS)."""
+    import unicorn
+
+    context, page = pages.open_page(browser, demo_url)
+    sot = unicorn.Tracker(demo_model, "sot").config
+    page.locator("#sot-thresholds").get_by_text("Threshold").click()
+    assert pages.slider_value(page, "lost") == pytest.approx(sot.lost_score)
+    for label, task in (("MOT", "mot"), ("MOTS", "mots")):
+        pages.choose_task(page, label)
+        if task == "mot":
+            page.locator("#thresholds").get_by_text("Thresholds").click()
+        cfg = unicorn.Tracker(demo_model, task).config
+        assert pages.radio_value(page, "association") == cfg.association == "bytetrack"
+        shown = [pages.slider_value(page, name) for name in ("conf", "nms", "assoc")]
+        assert shown == pytest.approx([cfg.bytetrack.track_thresh, cfg.nms_thresh, cfg.bytetrack.match_thresh])
+        assert shown[0] == pytest.approx(0.45)  # NanoDet-g's first pass, not the 0.6 of upstream's MOT17 head
     context.close()
 
 

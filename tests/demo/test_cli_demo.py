@@ -24,7 +24,7 @@ def test_demo_without_gradio_says_how_to_install(monkeypatch):
 
 
 def test_bad_limit_in_environment_is_a_user_error(monkeypatch):
-    from demo.runner import Limits
+    from unicorn.demo.runner import Limits
 
     monkeypatch.setenv("UNICORN_DEMO_MAX_FRAMES", "many")
     with pytest.raises(UserError, match="UNICORN_DEMO_MAX_FRAMES='many' is not a number"):

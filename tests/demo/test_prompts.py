@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from demo.prompts import Prompts, box_from_corners, draw_prompts, format_boxes, parse_boxes, read_mask_png
+from unicorn.demo.prompts import Prompts, box_from_corners, draw_prompts, format_boxes, parse_boxes, read_mask_png
 from unicorn.errors import UserError
 
 SIZE = (60, 80)  # H, W

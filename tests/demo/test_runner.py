@@ -9,8 +9,7 @@ import numpy as np
 import pytest
 
 import unicorn
-from demo.box_masks import filled_box_masks, masks_from_boxes
-from demo.runner import VIDEO_NAME, Limits, RunRequest, VideoInfo, probe_video, run_tracking
+from unicorn.demo.runner import VIDEO_NAME, Limits, RunRequest, VideoInfo, probe_video, run_tracking
 from unicorn.errors import UserError
 from unicorn.evaluation.readers import (
     iter_davis_pngs,
@@ -19,6 +18,7 @@ from unicorn.evaluation.readers import (
     read_coco_tracks,
     read_pytracking_txt,
 )
+from unicorn.trackers.base import filled_box_masks
 
 from .videos import make_empty, make_text_as_mp4, make_video, square_box
 
@@ -94,7 +94,7 @@ def test_vos_from_boxes_and_from_a_mask(lite_model, clip, tmp_path):
     box = square_box(0, SIZE)
     result = run_tracking(lite_model, info, RunRequest("vos", boxes_xywh=[box, (80, 5, 30, 20)]), tmp_path / "a",
                           LIMITS)
-    assert result.summary["init"] == "boxes" and len(result.summary["box_masks_from_mask_head"]) == 2
+    assert result.summary["init"] == "boxes" and len(result.summary["boxes_xywh"]) == 2
     frames = list(iter_davis_pngs(result.folder / "davis"))
     assert len(frames) == 10 and sorted(frames[0].track_ids.tolist()) == [1, 2]
     assert "davis/00009.png" in _members(result.archive)
@@ -166,7 +166,7 @@ def test_box_masks_fall_back_to_filled_boxes_without_a_detection(lite_model, cli
     frame = probe_video(clip, LIMITS).first_frame
     boxes = [(10, 20, 30, 40), (60.4, 5.5, 10, 10)]
     nothing = unicorn.Tracker(lite_model, "vos", conf_thresh=1.0, method="head")  # no score reaches 1: no detection
-    masks, from_head = masks_from_boxes(nothing, frame, boxes)
+    masks, from_head = nothing.masks_from_boxes(frame, boxes)
     assert not from_head.any()
     np.testing.assert_array_equal(masks, filled_box_masks(np.array(boxes), SIZE))
     assert masks[0].sum() == 30 * 40 and masks[0][20:60, 10:40].all()
@@ -175,7 +175,7 @@ def test_box_masks_fall_back_to_filled_boxes_without_a_detection(lite_model, cli
 def test_box_masks_from_the_mask_head_initialise_vos(lite_model, clip):
     frame = probe_video(clip, LIMITS).first_frame
     tracker = unicorn.Tracker(lite_model, "vos")
-    masks, from_head = masks_from_boxes(tracker, frame, [square_box(0, SIZE)])
+    masks, from_head = tracker.masks_from_boxes(frame, [square_box(0, SIZE)])
     assert masks.shape == (1, *SIZE) and masks.dtype == bool and masks.any(axis=(1, 2)).all()
     assert from_head.dtype == bool and from_head.shape == (1,)
     result = tracker.init(frame, masks=masks)

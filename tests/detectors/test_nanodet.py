@@ -27,8 +27,11 @@ from unicorn.detectors.nanodet import (
     tfjs_conv_order,
 )
 from unicorn.errors import UserError
-from unicorn.models.build import VARIANTS, build_model, get_variant, mot_detector_of
-from unicorn.trackers.mot import MOTConfig, MOTTracker
+from unicorn.models.build import build_model
+from unicorn.trackers.configs import MOTConfig
+from unicorn.trackers.mot import MOTTracker
+from unicorn.trackers.settings import tracker_config
+from unicorn.variants import VARIANTS, get_variant
 
 from ..conftest import torch_threads
 from ..models.conftest import MOT17_MINI
@@ -189,11 +192,11 @@ def test_mot_tracker_with_nanodet_skips_the_network(small_model, monkeypatch):
 
 
 def test_detector_choice_auto_model_and_mots(small_model):
-    assert mot_detector_of(small_model) == "model"  # no variant (a model from a file) -> its own head
+    assert tracker_config(small_model, "mot").detector == "model"  # no variant (a model from a file): its own head
     assert MOTTracker(small_model, MOTConfig(), (64, 96)).detector is None
     small_model.variant = "unicorn-lite"
     try:
-        assert mot_detector_of(small_model) == "nanodet-g"
+        assert tracker_config(small_model, "mot").detector == "nanodet-g"
         assert isinstance(MOTTracker(small_model, MOTConfig(), (64, 96)).detector, NanoDetDetector)
         assert MOTTracker(small_model, MOTConfig(detector="model"), (64, 96)).detector is None
         # a memory embedding makes masks inside any box: MOTS runs on NanoDet-g too
@@ -201,13 +204,12 @@ def test_detector_choice_auto_model_and_mots(small_model):
         assert isinstance(mots.detector, NanoDetDetector)
         assert len(list(mots.track([np.zeros((64, 96, 3), np.uint8)] * 2))) == 2
         deformable = build_model(replace(small_model.config, embedding="deformable")).eval()
-        deformable.variant = "unicorn-lite"
-        assert unicorn.Tracker(deformable, "mots", input_size=(64, 96)).detector is None  # auto -> its mask head
         with pytest.raises(UserError, match="MOTS needs the model's own detections"):
             unicorn.Tracker(deformable, "mots", detector="nanodet-g")
     finally:
         small_model.variant = None
-    assert {v.name for v in VARIANTS.values() if v.mot_detector != "model"} == {"unicorn-lite"}
+    assert {v.name for v in VARIANTS.values() if v.defaults_for("mot").get("detector", "model") != "model"} == {
+        "unicorn-lite"}
     with pytest.raises(UserError, match="detector=.yolo. is not allowed: it must be one of"):
         MOTConfig(detector="yolo")
 

@@ -13,7 +13,8 @@ from unicorn.engine.freeze import apply_freeze, set_norm_modes
 from unicorn.engine.init_weights import load_initial_weights
 from unicorn.errors import UserError
 from unicorn.hub import save_safetensors
-from unicorn.models.build import VARIANTS, build_model
+from unicorn.models.build import build_model
+from unicorn.variants import VARIANTS
 
 LITE = replace(VARIANTS["unicorn-lite"].config, pretrained_backbone=False)
 

@@ -14,9 +14,10 @@ from unicorn.cli import main
 from unicorn.errors import UserError
 from unicorn.export import MANIFEST, export_model
 from unicorn.export.graphs import MasksGraph, PropagateGraph
-from unicorn.models.build import VARIANTS, build_model
+from unicorn.models.build import build_model
 from unicorn.models.interaction.prior import propagate_prior, propagate_prior_fp16
 from unicorn.models.unicorn import Unicorn
+from unicorn.variants import VARIANTS
 
 SIZE = (128, 160)
 

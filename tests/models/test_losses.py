@@ -13,12 +13,13 @@ import numpy as np
 import pytest
 import torch
 
-from unicorn.models.build import build_model, get_variant
+from unicorn.models.build import build_model
 from unicorn.models.convert import convert_state_dict, upstream_to_ours
 from unicorn.models.layers import DropPath
 from unicorn.models.losses import unicorn_loss
 from unicorn.models.losses.correspondence import match_track_ids
 from unicorn.models.losses.unicorn_loss import matched_objects, mhs_labels
+from unicorn.variants import get_variant
 
 from .conftest import require_fixture, upstream_state_dict
 

@@ -8,8 +8,9 @@ import pytest
 import torch
 
 from unicorn.errors import UserError
-from unicorn.models.build import VARIANTS, build_model
+from unicorn.models.build import build_model
 from unicorn.models.convert import convert_state_dict
+from unicorn.variants import VARIANTS
 
 from .conftest import FIXTURE, fixture_weights_module, require_fixture
 

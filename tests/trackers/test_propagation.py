@@ -8,10 +8,10 @@ import unicorn
 from unicorn.config import ModelConfig
 from unicorn.errors import UserError
 from unicorn.models.build import build_model
+from unicorn.trackers.configs import SOTConfig
 from unicorn.trackers.memory import LabelMemory, kept_cells
 from unicorn.trackers.propagation import PropagationTracker, box_prior
 from unicorn.trackers.search import SearchSOTTracker
-from unicorn.trackers.sot import SOTConfig
 
 H, W, SIDE = 240, 320, 60
 

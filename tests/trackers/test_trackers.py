@@ -117,7 +117,8 @@ def test_vos_box_initialisation(model):
 
 
 def test_choose_candidate_motion_prior_hand_worked():
-    from unicorn.trackers.sot import SOTConfig, choose_candidate
+    from unicorn.trackers.configs import SOTConfig
+    from unicorn.trackers.sot import choose_candidate
 
     prev = np.array([0, 0, 10, 10], float)  # size sqrt(10 * 10) = 10
     far = [100, 0, 110, 10]  # d = 100 / 10 = 10 -> exp(-50): gone
@@ -135,7 +136,8 @@ def test_choose_candidate_motion_prior_hand_worked():
 
 def test_max_target_size_shrinks_the_video_hand_worked():
     from unicorn.models.build import build_model
-    from unicorn.trackers.sot import SOTConfig, SOTTracker
+    from unicorn.trackers.configs import SOTConfig
+    from unicorn.trackers.sot import SOTTracker
 
     model = build_model("unicorn-lite").eval()
     tracker = SOTTracker(model, SOTConfig(max_target_size=0.5), input_size=(320, 512))

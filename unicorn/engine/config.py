@@ -23,7 +23,7 @@ import yaml
 from ..checks import FLAG, Setting, at_least, check_fields, check_ids, one_of, positive, unit
 from ..config import ModelConfig, from_dict, load_yaml, to_dict, with_overrides
 from ..errors import UserError
-from ..models.build import get_variant
+from ..variants import get_variant
 
 TASK_IDS = {"sot": 1, "vos": 1, "mot": 2, "mots": 2}
 STAGES = ("det", "box", "mask", "memory")
@@ -94,7 +94,7 @@ class TrainConfig:
     Attributes:
         name: run name; the run folder is ``output_dir/name``.
         output_dir: parent folder of run folders.
-        model: variant name from :data:`unicorn.models.build.VARIANTS`.
+        model: variant name from :data:`unicorn.variants.VARIANTS`.
         model_overrides: fields of :class:`~unicorn.config.ModelConfig` to change on that variant.
         init_checkpoint: weights to start from (``.safetensors``, our run checkpoint, or upstream ``.pth``).
         init_class_map: source class of each model class when the class counts differ (COCO -> BDD100K:

@@ -4,96 +4,26 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import fields
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from ..checks import at_least, check_fields, check_ids, one_of, positive, unit
+from ..checks import check_ids
 from ..errors import UserError
-from ..models.build import mot_detector_of
 from ..models.postprocess import box_to_frame, masks_to_frame, postprocess
 from ..models.unicorn import FrameFeatures, Unicorn
 from ..types import FrameResult
 from .association.base import Tracks
-from .association.bytetrack import ByteTrack, ByteTrackConfig
-from .association.embedding import EmbeddingMatcher, EmbeddingMatcherConfig
+from .association.bytetrack import ByteTrack
+from .association.embedding import EmbeddingMatcher
 from .base import BaseTracker
+from .configs import MOTConfig
+from .settings import complete_mot_config, tracker_config
 
 # A detector callable: (frame_bgr, frame_index) -> (boxes_xyxy (N,4), scores (N,), class_ids (N,))
 Detector = Callable[[np.ndarray, int], tuple[np.ndarray, np.ndarray, np.ndarray]]
-# Names of the built-in MOT detectors (MOTConfig.detector).
-DETECTORS = ("auto", "model", "nanodet-g")
-MOT_SETTINGS = {"association": one_of("bytetrack", "embedding"), "detector": one_of(*DETECTORS),
-                "conf_thresh": unit(example=0.01), "nms_thresh": unit(example=0.7), "min_score": unit(example=0.1),
-                "detector_size": positive(int, example=608), "mask_thresh": unit(example=0.3),
-                "mask_topk": at_least(1, int)}
-
-
-@dataclass(frozen=True)
-class MOTConfig:
-    """Detection and association settings (upstream defaults).
-
-    Attributes:
-        association: ``"bytetrack"`` (IoU + Kalman, MOT17) or ``"embedding"`` (bi-softmax on ID features).
-        detector: where MOT detections come from when no detector object or file is given:
-            ``"model"`` (the network's own MOT head), ``"nanodet-g"`` (the bundled NanoDet-g COCO
-            detector; ``classes`` are then COCO ids, 0 = person) or ``"auto"`` (the model variant's
-            choice: NanoDet-g for ``unicorn-lite``, the model for every other variant and for models
-            loaded from a file). MOTS always uses the model. NanoDet-g keeps boxes above
-            max(``conf_thresh``, the association's lowest useful score: ``bytetrack.low_thresh`` or
-            ``min_score``), i.e. 0.1 by default, and uses ``nms_thresh``.
-        detector_size: shorter side of NanoDet-g's input (multiple of 32; the longer side follows the
-            frame up to 16:9). 608, above the 416 it was trained at: on 1080p street video it finds
-            more of the small, distant people (MOT17-mini: HOTA 57.7 against 53.9 at 416, IDF1 62.1
-            against 58.8) and still runs above 8 frames/s on 2 CPU threads; 416 is about twice as fast.
-        conf_thresh: detection score threshold before NMS (0.01).
-        nms_thresh: NMS IoU (0.7 for MOT17/MOTS; 0.65 in the BDD100K pipeline).
-        min_score: detections at or below this score are dropped before embedding matching (0.1).
-        classes: class ids to track (None = all classes of the model).
-        mask_thresh: probability above which a pixel belongs to a mask (MOTS; 0.3).
-        mask_topk: MOTS with a memory-embedding model and a box detector: neighbours each pixel of a box
-            reads its object / background label from (:func:`~unicorn.trackers.propagation.box_prior`).
-        bytetrack: ByteTrack thresholds (with the NanoDet-g detector, untouched defaults become
-            ``ByteTrackConfig.nanodet()``).
-        embedding: embedding-matcher thresholds.
-    """
-
-    association: str = "bytetrack"
-    detector: str = "auto"
-    conf_thresh: float = 0.01
-    nms_thresh: float = 0.7
-    min_score: float = 0.1
-    classes: tuple[int, ...] | None = None
-    detector_size: int = 608
-    mask_thresh: float = 0.3
-    mask_topk: int = 10
-    bytetrack: ByteTrackConfig = field(default_factory=ByteTrackConfig.mot17)
-    embedding: EmbeddingMatcherConfig = field(default_factory=EmbeddingMatcherConfig.mot17)
-
-    def __post_init__(self) -> None:
-        check_fields(self, MOT_SETTINGS)
-        if self.classes is not None:
-            object.__setattr__(self, "classes", check_ids("classes", self.classes))
-        for name, kind in (("bytetrack", ByteTrackConfig), ("embedding", EmbeddingMatcherConfig)):
-            if not isinstance(getattr(self, name), kind):
-                raise UserError(f"{name} must be a {kind.__name__}; got {getattr(self, name)!r}")
-        if self.detector_size % 32:
-            raise UserError(f"detector_size must be a positive multiple of 32 (e.g. 416 or 608); got "
-                            f"{self.detector_size}")
-
-
-def resolve_detector(name: str, model: Unicorn, segment: bool = False) -> str:
-    """``"model"`` or ``"nanodet-g"`` for a :attr:`MOTConfig.detector` value (``"auto"``: the variant's choice).
-
-    MOTS needs masks: ``"auto"`` means ``"model"`` there (its mask head), except for a model with a memory
-    embedding (``unicorn-lite``), whose masks come from its embedding inside each detected box
-    (:func:`~unicorn.trackers.propagation.box_prior`), so any detector serves.
-    """
-    if name == "auto":
-        return mot_detector_of(model) if not segment or model.has_memory_embedding else "model"
-    return name
 
 
 def remove_overlaps(masks: np.ndarray, track_ids: np.ndarray) -> np.ndarray:
@@ -142,7 +72,9 @@ class MOTTracker(BaseTracker):
 
     Args:
         model: the network.
-        config: detection and association settings.
+        config: detection and association settings; default: :func:`~unicorn.trackers.settings.tracker_config`
+            (the defaults < the model variant's). ``detector="auto"`` and ``bytetrack=None`` are completed
+            the same way; ``self.config`` is what runs.
         input_size: network input (H, W).
         segment: also output masks (MOTS).
         detector: bring your own detections: a callable or a MOTChallenge det.txt path. Without one,
@@ -160,11 +92,11 @@ class MOTTracker(BaseTracker):
     def __init__(self, model: Unicorn, config: MOTConfig | None = None, input_size: tuple[int, int] | None = None,
                  segment: bool = False, detector: Detector | str | Path | None = None) -> None:
         super().__init__(model, input_size)
-        self.config = cfg = config or MOTConfig()
+        task, own = ("mots" if segment else "mot"), detector is not None
+        cfg = config if config is not None else tracker_config(model, task, detector_given=own)
+        self.config = cfg = complete_mot_config(model, task, cfg, detector_given=own)
         self.segment = segment
-        kind = "own" if detector is not None else resolve_detector(cfg.detector, model, segment)
-        if kind == "nanodet-g" and cfg.bytetrack == ByteTrackConfig.mot17():  # untouched defaults
-            self.config = cfg = replace(cfg, bytetrack=ByteTrackConfig.nanodet())
+        kind = "own" if own else cfg.detector
         if segment:
             self.task = "mots"
             if not model.has_masks:

@@ -34,8 +34,9 @@ from .base import (
     filled_box_masks,
     mask_boxes_xyxy,
 )
+from .configs import SOTConfig
 from .memory import LabelMemory
-from .sot import SOTConfig, default_config
+from .settings import tracker_config
 
 CORE = 0.5  # side of a box's core (object seeds) as a fraction of the box
 RING = 2.0  # side of the background ring's outer edge as a multiple of the box
@@ -125,7 +126,7 @@ class PropagationTracker(BaseTracker):
                  input_size: tuple[int, int] | None = None) -> None:
         super().__init__(model, input_size)
         self.task = task
-        self.config = config or default_config(model, SOTConfig, method="propagation")
+        self.config = config or tracker_config(model, task, {"method": "propagation"})
         if self.config.features == "trained" and not isinstance(model.embedding, MemoryEmbedding):
             raise UserError("method='propagation' with features='trained' needs a model with a memory embedding "
                             "(unicorn-lite); use features='imagenet' for this model")

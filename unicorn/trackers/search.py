@@ -22,9 +22,9 @@ from ..models.interaction.memory import normalized_features, propagate_labels
 from ..models.unicorn import Unicorn
 from ..types import FrameResult
 from .base import BaseTracker, check_boxes_xywh, check_frame, check_prompt_ids, mask_boxes_xyxy
+from .configs import SOTConfig
 from .memory import kept_cells
 from .propagation import box_offsets, box_prior
-from .sot import SOTConfig
 
 PAD_VALUE = 114
 

@@ -11,101 +11,13 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
-from ..checks import FLAG, at_least, checked, one_of, unit
 from ..errors import UserError
 from ..models.postprocess import box_to_frame, postprocess
 from ..models.unicorn import FrameFeatures, Unicorn
 from ..types import FrameResult
 from .base import BaseTracker, check_boxes_xywh, check_frame, check_prompt_ids
-
-SOT_SETTINGS = {"conf_thresh": unit(example=0.001), "nms_thresh": unit(example=0.65), "upstream_fp16": FLAG,
-                "motion_sigma": at_least(0), "scale_penalty": at_least(0), "min_score": unit(),
-                "max_target_size": at_least(0), "method": one_of("head", "propagation"),
-                "features": one_of("trained", "imagenet"), "topk": at_least(1, int), "memory_frames": at_least(0, int),
-                "memory_radius": at_least(0), "memory_confidence": unit(), "lost_score": unit(),
-                "search_size": at_least(64, int), "search_context": at_least(0)}
-
-
-@checked(SOT_SETTINGS)  # type and range of every field, before the checks of __post_init__
-@dataclass(frozen=True)
-class SOTConfig:
-    """SOT thresholds (upstream's, plus an optional motion prior that upstream does not have).
-
-    Attributes:
-        conf_thresh: minimum obj * cls score kept before NMS (0.001: high recall).
-        nms_thresh: NMS IoU (0.65).
-        upstream_fp16: propagate the prior with upstream's float16 rounding instead of float32.
-        motion_sigma: 0 (upstream: the top-scoring box wins). Otherwise candidates are re-ranked by
-            ``score * exp(-d^2 / (2 motion_sigma^2))``, with d the centre distance to the previous box
-            in units of its size (sqrt(w h)).
-        scale_penalty: with ``motion_sigma`` > 0, also multiply by ``exp(-scale_penalty * (c - 1))``, with
-            c >= 1 the product of the size and aspect-ratio changes against the previous box.
-        min_score: keep the previous box when the best (re-ranked) score is below this (0: never).
-        max_target_size: 0 (upstream: frames always fill the input). Otherwise, when the largest target
-            prompted at ``init`` is longer than this fraction of the input's shorter side, the whole
-            video is shrunk inside the input until it is not (for a network trained on smaller objects).
-        method: ``"head"`` (upstream: the propagated prior feeds the detection head, whose top box or
-            mask is the answer) or ``"propagation"`` (the answer is the propagated label map itself,
-            read from a memory of the prompt frame and recent frames: :mod:`unicorn.trackers.propagation`).
-        features: with ``"propagation"``: ``"trained"`` (the model's embedding) or ``"imagenet"`` (the
-            frozen backbone's own normalised features: the training-free baseline).
-        topk: with ``"propagation"``: memory pixels each pixel reads its label from.
-        memory_frames: with ``"propagation"``: recent frames kept besides the prompt frames.
-        memory_radius: with ``"propagation"``: recent frames are read within this many stride-8 cells.
-        memory_confidence: with ``"propagation"``: a recent frame's cells whose strongest label is below this
-            are not remembered (0: all are).
-
-    The propagation defaults were chosen on the validation clips of
-    :mod:`unicorn.data.train_sets.real_clips` (``tools/validate_lite.py``; SOT AUC / VOS J&F there):
-    a search region (``search_context=4``) against whole frames 61.2 / - vs 44.9 / 59.3; 3 recent
-    frames against 5: 61.4 / 59.3 vs 61.2 / 59.3 (equal, faster); ``memory_confidence=0.8`` against 0:
-    64.0 / 61.5 vs 61.2 / 59.3.
-        lost_score: with ``"propagation"``: a target whose score (mean probability of its pixels, times
-            its area against its recent area, capped at 1) falls below this is ``lost`` (its last box is
-            kept and marked, never reported as tracked); below twice this it is ``uncertain``.
-        search_size: with ``"propagation"``, SOT: side in pixels of the square search region fed to the
-            network (a multiple of 32).
-        search_context: with ``"propagation"``, SOT: the search region spans this many times the target's
-            size (0: no search region, whole frames at the model's input size).
-    """
-
-    conf_thresh: float = 0.001
-    nms_thresh: float = 0.65
-    upstream_fp16: bool = False
-    motion_sigma: float = 0.0
-    scale_penalty: float = 0.0
-    min_score: float = 0.0
-    max_target_size: float = 0.0
-    method: str = "head"
-    features: str = "trained"
-    topk: int = 10
-    memory_frames: int = 3
-    memory_radius: float = 12.0
-    memory_confidence: float = 0.8
-    lost_score: float = 0.1
-    search_size: int = 256
-    search_context: float = 4.0
-
-    def __post_init__(self) -> None:
-        if self.method not in ("head", "propagation"):
-            raise UserError(f"method must be 'head' or 'propagation', got {self.method!r}")
-        if self.features not in ("trained", "imagenet"):
-            raise UserError(f"features must be 'trained' or 'imagenet', got {self.features!r}")
-        if not isinstance(self.topk, int) or self.topk < 1 or not isinstance(self.memory_frames, int) \
-                or self.memory_frames < 0:
-            raise UserError(f"topk must be an integer >= 1 and memory_frames an integer >= 0; got topk={self.topk!r}, "
-                            f"memory_frames={self.memory_frames!r}")
-        if not isinstance(self.search_size, int) or self.search_size < 64 or self.search_size % 32 \
-                or not self.search_context >= 0:
-            raise UserError(f"search_size must be a multiple of 32 >= 64 and search_context >= 0; got "
-                            f"{self.search_size!r}, {self.search_context!r}")
-        if not self.memory_radius >= 0 or not 0 <= self.lost_score < 0.5:
-            raise UserError(f"memory_radius must be >= 0 and lost_score within [0, 0.5); got "
-                            f"{self.memory_radius!r}, {self.lost_score!r}")
-        if self.max_target_size < 0:
-            raise UserError(f"max_target_size must be >= 0, got {self.max_target_size}")
-        if self.motion_sigma < 0 or self.scale_penalty < 0 or not 0 <= self.min_score <= 1:
-            raise UserError("motion_sigma and scale_penalty must be >= 0 and min_score within [0, 1]")
+from .configs import SOTConfig
+from .settings import tracker_config
 
 
 def choose_candidate(boxes: np.ndarray, scores: np.ndarray, previous: np.ndarray | None,
@@ -148,13 +60,6 @@ def select_target(decoded: torch.Tensor, r: float, input_size: tuple[int, int], 
     return choose_candidate(boxes, scores, previous, config), boxes, scores, idx
 
 
-def default_config(model: Unicorn, cls: type[SOTConfig], **overrides) -> SOTConfig:
-    """``cls`` with the model variant's tracker defaults (see ``Variant.sot_defaults``) and ``overrides``."""
-    from ..models.build import sot_defaults_of
-
-    return cls(**{**sot_defaults_of(model), **overrides})
-
-
 @dataclass
 class _Reference:
     """A reference frame and the targets prompted on it (maps: (1, K, h/8, w/8))."""
@@ -178,7 +83,7 @@ class SOTTracker(BaseTracker):
     def __init__(self, model: Unicorn, config: SOTConfig | None = None,
                  input_size: tuple[int, int] | None = None) -> None:
         super().__init__(model, input_size)
-        self.config = config or default_config(model, SOTConfig)
+        self.config = config or tracker_config(model, "sot")
         self.reset()
 
     def reset(self) -> None:

@@ -25,16 +25,11 @@ from .base import (
     mask_boxes_xyxy,
     mask_ids,
 )
-from .sot import SOTConfig, default_config, select_target
+from .configs import VOSConfig
+from .settings import tracker_config
+from .sot import select_target
 
 HELD_PROB = 0.9  # probability given to a held mask in the soft aggregation
-
-
-@dataclass(frozen=True)
-class VOSConfig(SOTConfig):
-    """VOS thresholds: the same as SOT's (upstream conf 0.001, NMS 0.65, optional fp16 prior; optional
-    motion prior on the box whose mask is taken; with ``min_score`` > 0 an object whose best score is
-    below it keeps its last mask)."""
 
 
 @dataclass
@@ -73,7 +68,7 @@ class VOSTracker(BaseTracker):
         if not model.has_masks:
             raise UserError("VOS needs a model with a mask head (a *_mask variant or unicorn-lite)")
         super().__init__(model, input_size)
-        self.config = config or default_config(model, VOSConfig)
+        self.config = config or tracker_config(model, "vos")
         self.reset()
 
     def reset(self) -> None:

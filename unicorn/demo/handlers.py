@@ -17,9 +17,7 @@ import numpy as np
 import torch
 
 import unicorn
-from unicorn.errors import UserError
-from unicorn.hub import BUNDLED
-from unicorn.trackers.mot import MOTConfig
+from unicorn import UserError
 
 from .prompts import (
     Prompts,
@@ -33,7 +31,9 @@ from .prompts import (
 from .runner import Limits, RunRequest, VideoInfo, new_run_folder, probe_video, run_tracking
 
 LOG = logging.getLogger("unicorn.demo")
-SAMPLE = Path(unicorn.__file__).resolve().parent / "assets" / "sample.mp4"
+ASSETS = Path(unicorn.__file__).resolve().parent / "assets"
+SAMPLE = ASSETS / "sample.mp4"
+BUNDLED_WEIGHTS = {unicorn.DEFAULT_MODEL: ASSETS / f"{unicorn.DEFAULT_MODEL}.safetensors"}
 HELP = {
     "sot": "**Single-object tracking**: click two opposite corners of each target on the first frame.",
     "vos": "**Video object segmentation**: box each object (the mask head makes its mask) or upload a mask PNG.",
@@ -76,23 +76,37 @@ def device_label(model: torch.nn.Module) -> str:
 
 def model_banner(model_name: str, model: torch.nn.Module, limits: Limits) -> str:
     """The line at the top of the page: model, whether it is trained, device and caps."""
-    untrained = model_name in BUNDLED and not BUNDLED[model_name].is_file()
+    untrained = model_name in BUNDLED_WEIGHTS and not BUNDLED_WEIGHTS[model_name].is_file()
     state = (" — **untrained**: its tracking parts are random, so the results show the pipeline, not real "
              "tracking quality") if untrained else ""
     return (f"Model **{model_name}**{state} · device **{device_label(model)}** · "
             f"limits: {limits.describe()} per video")
 
 
-def mot_slider_defaults(association: str) -> tuple[dict, dict]:
-    """(confidence, association) slider settings for an association method, from the tracker defaults."""
-    cfg = MOTConfig()
-    if association == "embedding":
+def slider_settings(cfg: Any) -> tuple[dict, dict]:
+    """(confidence, association) slider settings: the values of a MOT tracker's ``config`` (from
+    ``unicorn.tracker_config``) for its association method, so the page shows what the tracker runs with."""
+    if cfg.association == "embedding":
         return ({"value": cfg.embedding.obj_score_thr, "info": "a detection needs this score to be tracked"},
                 {"value": cfg.embedding.match_score_thr,
                  "info": "minimum embedding similarity to continue a track (lower: more permissive)"})
     return ({"value": cfg.bytetrack.track_thresh, "info": "detections above this start and continue tracks"},
             {"value": cfg.bytetrack.match_thresh,
              "info": "maximum matching cost 1 − IoU·score (higher: more permissive)"})
+
+
+def sot_slider(cfg: Any) -> dict[str, Any]:
+    """The SOT/VOS "Lost below" slider for a tracker ``config``: ``lost_score`` with label propagation
+    (unicorn-lite), ``min_score`` with the detection head (upstream's policy)."""
+    if cfg.method == "propagation":
+        return {"value": cfg.lost_score, "maximum": 0.45,
+                "info": "a target scoring below this is marked lost (its last box kept); below twice this, uncertain"}
+    return {"value": cfg.min_score, "maximum": 1.0, "info": "below this score the previous box is kept and marked"}
+
+
+def sot_thresholds(cfg: Any, lost: float) -> dict[str, Any]:
+    """``unicorn.Tracker`` settings for the SOT/VOS slider."""
+    return {"lost_score" if cfg.method == "propagation" else "min_score": float(lost)}
 
 
 def mot_thresholds(association: str, conf: float, nms: float, assoc: float) -> dict[str, Any]:
@@ -122,7 +136,11 @@ class Handlers:
 
     def __init__(self, model: torch.nn.Module, model_name: str, limits: Limits, runs_root: Path) -> None:
         self.model, self.model_name, self.limits, self.runs_root = model, model_name, limits, runs_root
-        self.class_names = list(model.config.class_names)
+        self.class_names = list(unicorn.class_names(model, "mot"))
+
+    def config(self, task: str, association: str | None = None) -> Any:
+        """The settings a tracker for ``task`` runs with (``association`` as chosen on the page, if given)."""
+        return unicorn.tracker_config(self.model, task, {"association": association} if association else None)
 
     def _load(self, path: str | None, session: Session, name: str | None = None) -> tuple:
         """Outputs: the upload box (emptied after a bad file), the prompt views, and no old results."""
@@ -205,22 +223,22 @@ class Handlers:
         n = int(session.prompts.mask.max())
         return (*_show(session, f"Mask with {n} object(s); it is used instead of boxes."), gr.skip())
 
-    @staticmethod
-    def task(task: str, association: str, session: Session) -> tuple:
+    def task(self, task: str, association: str, session: Session) -> tuple:
         """Show the chosen task's controls: help, boxes, mask, MOT group, association, its sliders, first frame."""
         session.task = task
         boxes = task in ("sot", "vos")
-        assoc = "embedding" if task == "mots" else "bytetrack" if task == "mot" else association
-        c, a = mot_slider_defaults(assoc)
+        cfg = self.config(task) if task in ("mot", "mots") else self.config("mot", association)
+        assoc = cfg.association
+        c, a = slider_settings(cfg)
+        lost = sot_slider(self.config(task if boxes else "sot"))
         label = "First frame (click two corners per box)" if boxes else "First frame"
         return (HELP[task], gr.update(visible=boxes), gr.update(visible=task == "vos"),
-                gr.update(visible=not boxes), assoc, gr.update(**c), gr.update(**a),
+                gr.update(visible=not boxes), assoc, gr.update(**c), gr.update(**a), gr.update(**lost),
                 gr.update(value=session.image(), label=label), session)
 
-    @staticmethod
-    def association(association: str) -> tuple:
+    def association(self, association: str, task: str) -> tuple:
         """Reset the two sliders whose meaning depends on the association method."""
-        c, a = mot_slider_defaults(association)
+        c, a = slider_settings(self.config(task if task in ("mot", "mots") else "mot", association))
         return gr.update(**c), gr.update(**a)
 
     @staticmethod
@@ -229,7 +247,7 @@ class Handlers:
         return None, None, f"**Error:** {message}"
 
     def run(self, session: Session, task: str, classes: list[str] | None, association: str, conf: float,
-            nms: float, assoc: float, progress: gr.Progress = gr.Progress()) -> tuple:
+            nms: float, assoc: float, lost: float = 0.0, progress: gr.Progress = gr.Progress()) -> tuple:
         """Track the session's video; outputs (annotated video, zip, status)."""
         if session.video is None:
             return self._fail("Upload a video (or use the sample) first.")
@@ -238,6 +256,8 @@ class Handlers:
         if task in ("mot", "mots"):
             request.classes = tuple(self.class_names.index(c) for c in classes or ()) or None
             request.thresholds = mot_thresholds(association, conf, nms, assoc)
+        else:
+            request.thresholds = sot_thresholds(self.config(task), lost)
         progress(0, desc="Starting")
         try:
             result = run_tracking(self.model, session.video, request, new_run_folder(self.runs_root), self.limits,

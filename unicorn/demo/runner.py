@@ -1,12 +1,11 @@
 """The demo's work without the web page: check an uploaded video, track it, write and zip the results.
 
-Everything here uses the public API (``unicorn.Tracker``, ``open_video``, the writers) and
-holds no state between calls, so every browser session gets its own tracker.
+Everything here uses the public API (``unicorn.open_video``, ``unicorn.track_to_folder``) and holds no
+state between calls, so every browser session gets its own tracker.
 """
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import tempfile
@@ -17,20 +16,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+import torch
 
 import unicorn
-from unicorn.data.video_io import open_video
-from unicorn.errors import UserError
-from unicorn.models.unicorn import Unicorn
-from unicorn.run import open_writers, run_tracker
-from unicorn.trackers.base import BaseTracker
+from unicorn import TASKS, UserError, open_video
+from unicorn.track_folder import DEFAULT_FORMATS
 
-from .box_masks import masks_from_boxes
-
-TASKS = ("sot", "vos", "mot", "mots")
-# Result files per task, as `unicorn track` writes them by default.
-FORMATS = {"sot": ("pytracking", "mot", "json"), "vos": ("davis", "json"),
-           "mot": ("mot", "json"), "mots": ("mots", "mot", "json")}
 VIDEO_NAME = "annotated.webm"  # VP8 in WebM: browsers play it and OpenCV's own FFmpeg can write it
 
 
@@ -176,7 +167,7 @@ class RunResult:
         folder: the result folder.
         video: the annotated video.
         archive: the zip of every result file.
-        summary: what ``summary.json`` holds.
+        summary: what ``summary.json`` holds (and ``truncated_at_limit``: stopped at the frame cap).
     """
 
     folder: Path
@@ -185,57 +176,17 @@ class RunResult:
     summary: dict
 
 
-def _prompts(request: RunRequest, tracker: BaseTracker, frame: np.ndarray, summary: dict) -> dict:
-    """The ``init`` arguments for the request, checked against the first frame."""
-    if request.task == "sot":
-        if not request.boxes_xywh:
-            raise UserError("SOT needs a box: click two opposite corners of the target on the first frame")
-        return {"boxes": np.asarray(request.boxes_xywh, np.float64)}
-    if request.task == "vos":
-        if request.mask is not None:
-            summary["init"] = "mask"
-            return {"masks": request.mask}
-        if not request.boxes_xywh:
-            raise UserError("VOS needs objects: draw a box around each (two clicks) or upload a first-frame mask PNG")
-        masks, from_head = masks_from_boxes(tracker, frame, request.boxes_xywh)
-        summary["init"] = "boxes"
-        summary["box_masks_from_mask_head"] = from_head.tolist()
-        return {"masks": masks}
-    return {}
-
-
-def _writers(task: str, out: Path, fps: float, class_names: tuple[str, ...] | None) -> list:
-    """The annotated video (WebM) and the task's result writers (as ``unicorn track`` picks them)."""
-    return open_writers(out, ("video", *FORMATS[task]), fps, class_names, video_name=VIDEO_NAME, fourcc="VP80")
-
-
-def _track(tracker: BaseTracker, video: VideoInfo, prompts: dict, writers: list, max_frames: int,
-           progress: Callable[[int, int | None], None] | None) -> dict:
-    """Run the tracker over the video into the writers (closed at the end); returns the run's counts."""
-    total = min(video.frame_count or max_frames, max_frames)
-    report = None if progress is None else (lambda n: progress(n, max(total, n)))
-    try:
-        with open_video(video.path) as source:
-            stats = run_tracker(tracker, source, prompts, writers, max_frames, on_frame=report)
-    except UserError as exc:
-        raise UserError(_friendly(exc, video.path, video.name)) from None
-    stats["truncated_at_limit"] = stats.pop("truncated")
-    return stats
-
-
-def _pack(out: Path, summary: dict, zip_name: str) -> Path:
-    """Write ``summary.json`` (listing every output) and zip the whole folder; returns the zip."""
-    files = sorted(p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file())
-    summary["outputs"] = files + ["summary.json"]
-    (out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
+def _zip(out: Path, zip_name: str) -> Path:
+    """Zip every file of the result folder (``summary.json`` included); returns the zip."""
     archive = out / zip_name
+    files = sorted(p for p in out.rglob("*") if p.is_file())
     with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as zf:
-        for rel in summary["outputs"]:
-            zf.write(out / rel, rel)
+        for path in files:
+            zf.write(path, path.relative_to(out).as_posix())
     return archive
 
 
-def run_tracking(model: Unicorn, video: VideoInfo, request: RunRequest, out: Path, limits: Limits,
+def run_tracking(model: torch.nn.Module, video: VideoInfo, request: RunRequest, out: Path, limits: Limits,
                  progress: Callable[[int, int | None], None] | None = None, model_name: str = "") -> RunResult:
     """Track a checked video and write the task's result files, ``summary.json`` and a zip of them all.
 
@@ -254,24 +205,30 @@ def run_tracking(model: Unicorn, video: VideoInfo, request: RunRequest, out: Pat
     if request.task not in TASKS:
         raise UserError(f"unknown task {request.task!r}; choose one of {', '.join(TASKS)}")
     check_length(video, limits)
-    extra = dict(request.thresholds)
-    if request.task in ("mot", "mots") and request.classes:
-        extra["classes"] = tuple(request.classes)
-    tracker = unicorn.Tracker(model, request.task, **extra)
-    summary: dict = {"input": video.name, "task": request.task, "weights": model_name,
-                     "device": str(next(model.parameters()).device), "video_fps": video.fps,
-                     "size_hw": list(video.size)}
-    prompts = _prompts(request, tracker, video.first_frame, summary)
-    out.mkdir(parents=True, exist_ok=False)
-    class_names = tuple(model.config.class_names) if request.task in ("mot", "mots") else None
-    writers = _writers(request.task, out, video.fps, class_names)
-    summary.update(_track(tracker, video, prompts, writers, limits.max_frames, progress))
-    summary.update({"classes": list(request.classes) if request.classes else None,
-                    "thresholds": dict(request.thresholds)})
-    if request.task in ("sot", "vos") and request.boxes_xywh:
-        summary["boxes_xywh"] = [list(map(float, b)) for b in request.boxes_xywh]
-    archive = _pack(out, summary, f"{Path(video.name).stem or 'video'}_{request.task}_results.zip")
-    return RunResult(out, writers[0].path, archive, summary)
+    task, boxes = request.task, (list(request.boxes_xywh) or None)
+    if task == "sot" and not boxes:
+        raise UserError("SOT needs a box: click two opposite corners of the target on the first frame")
+    if task == "vos" and request.mask is None and not boxes:
+        raise UserError("VOS needs objects: draw a box around each (two clicks) or upload a first-frame mask PNG")
+    masks = request.mask if task == "vos" else None
+    info = {"input": video.name, "weights": model_name, "classes": list(request.classes) if request.classes else None,
+            "thresholds": dict(request.thresholds)}
+    if task == "vos":
+        info["init"] = "mask" if masks is not None else "boxes"
+    if task in ("sot", "vos") and masks is None:
+        info["boxes_xywh"] = [list(map(float, b)) for b in boxes]
+    formats = ("video", *(f for f in DEFAULT_FORMATS[task] if f != "video"))
+    report = None if progress is None else (lambda n, total: progress(n, max(total or n, n)))
+    try:
+        run = unicorn.track_to_folder(
+            video.path, out, task, model=model, boxes=boxes if masks is None and task in ("sot", "vos") else None,
+            masks=masks, classes=request.classes, settings=dict(request.thresholds), formats=formats,
+            max_frames=limits.max_frames, progress=report, info=info, video_name=VIDEO_NAME, fourcc="VP80")
+    except UserError as exc:
+        raise UserError(_friendly(exc, video.path, video.name)) from None
+    run.summary["truncated_at_limit"] = run.summary["truncated"]
+    archive = _zip(out, f"{Path(video.name).stem or 'video'}_{task}_results.zip")
+    return RunResult(out, run.files["video"], archive, run.summary)
 
 
 def new_run_folder(root: Path, max_age_s: float = 3600.0) -> Path:

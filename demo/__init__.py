@@ -1,1 +1,0 @@
-"""The Unicorn web demo (Gradio): ``unicorn demo`` or ``python demo/app.py``."""
