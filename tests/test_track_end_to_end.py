@@ -76,6 +76,10 @@ def test_default_model_runs_every_task_and_format(tmp_path, source):
         json.loads((out / "results_coco.json").read_text())
     sot = readers.read_pytracking_txt(tmp_path / "sot" / "results_pytracking.txt")
     np.testing.assert_allclose(sot[0], [float(v) for v in box.split(",")], atol=0.01)
+    for task in ("sot", "vos"):  # each target's states over the run, and their plot
+        summary = json.loads((tmp_path / task / "summary.json").read_text())
+        assert sum(summary["state_frames"]["1"].values()) == 4 and isinstance(summary["lost_spans"]["1"], list)
+        assert (tmp_path / task / "confidence.png").stat().st_size > 1000
     first = next(readers.iter_davis_pngs(tmp_path / "vos" / "davis"))
     assert first.track_ids.tolist() == [1]
     if source == "mot17":  # real detections + ByteTrack give tracks

@@ -203,4 +203,8 @@ def run_track(args: argparse.Namespace) -> int:
             bar.close()
     s = run.summary
     print(f"{s['frames']} frames, {s['tracks']} track(s), {s['fps']} frames/s -> {out}")
+    for target, spans in s.get("lost_spans", {}).items():
+        if spans:
+            text = ", ".join(f"{a}-{b}" if b > a else f"{a}" for a, b in spans)
+            print(f"target {target} lost in frames {text} ({s['state_frames'][target]['lost']} of {s['frames']})")
     return 0

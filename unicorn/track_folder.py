@@ -35,6 +35,7 @@ from .run_folder import (
 DEFAULT_FORMATS = {"sot": ("video", "pytracking", "mot", "json"), "vos": ("video", "davis", "json"),
                    "mot": ("video", "mot", "json"), "mots": ("video", "mots", "mot", "json")}
 DAVIS_MAX_ID = 255  # DAVIS palette PNGs hold object ids 1..255
+CONFIDENCE_PLOT = "confidence.png"  # SOT/VOS: each target's score over time, lost frames shaded
 
 
 @dataclass
@@ -141,14 +142,18 @@ def track_to_folder(source: Any, out: str | Path, task: str = "sot", *, model: A
         fourcc: codec of the annotated video (``"mp4v"``; ``"VP80"`` with a ``.webm`` name plays in browsers).
 
     Returns:
-        The finished run. Ctrl+C or SIGTERM ends it as ``interrupted`` (and is raised again).
+        The finished run. SOT/VOS runs also record each target's ``lost_spans`` (first and last frame of each
+        run of frames where it was lost) and ``state_frames`` in the summary, and plot its score over time
+        (``confidence.png``, with matplotlib). Ctrl+C or SIGTERM ends a run as ``interrupted`` (raised again).
 
     Raises:
         UserError: a bad argument, prompt or setting (before anything is created), or a failure while tracking
             (the summary says ``failed`` and why; complete frames are kept).
     """
-    from .api import Tracker, check_settings, load
+    from . import load  # the package's attribute: what `unicorn.load` is at call time
+    from .api import Tracker, check_settings
     from .data.video_io import open_video
+    from .evaluation.timeline import TargetTimeline
     from .run import open_writers, run_tracker
     from .trackers.settings import check_task, output_class_names, tracker_config
 
@@ -180,9 +185,11 @@ def track_to_folder(source: Any, out: str | Path, task: str = "sot", *, model: A
             if progress is not None:
                 progress(n, total)
 
+        timeline = TargetTimeline(out / CONFIDENCE_PLOT) if task in ("sot", "vos") else None
         try:
             with sigterm_as_interrupt():
                 writers = open_writers(out, formats, video.fps or 25.0, names, video_name=video_name, fourcc=fourcc)
+                writers += [timeline] if timeline is not None else []
                 stats = run_tracker(tracker, video, prompts, writers, max_frames, on_frame=on_frame)
         except KeyboardInterrupt as exc:
             by = exc.args[0] if exc.args else "Ctrl+C (SIGINT)"
@@ -199,13 +206,18 @@ def track_to_folder(source: Any, out: str | Path, task: str = "sot", *, model: A
         except BaseException as exc:
             _finish(summary, "failed", f"{type(exc).__name__}: {exc}", frames=done[0])
             raise
+    extra = {} if timeline is None else {
+        "lost_spans": {str(t): [list(r) for r in runs] for t, runs in timeline.spans("lost").items()},
+        "state_frames": {str(t): c for t, c in timeline.counts().items()}}
     try:
         summary.finish("complete", **{k: stats[k] for k in ("frames", "tracks", "seconds", "fps", "truncated")},
-                       settings=_plain(settings))
+                       settings=_plain(settings), **extra)
     except OSError as exc:
         raise UserError(f"all {stats['frames']} frames are in {out}, but summary.json could not be updated "
                         f"({describe_os_error(exc)}); it still says running") from None
     files = {f: out / (video_name if f == "video" and video_name else OUTPUT_NAMES[f]) for f in formats}
+    if (out / CONFIDENCE_PLOT).is_file():
+        files["confidence"] = out / CONFIDENCE_PLOT
     return FolderRun(out, summary.data, files, tracker.config)
 
 

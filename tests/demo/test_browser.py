@@ -49,8 +49,9 @@ def typed_box(text: str) -> list[float]:
 def check_sot_zip(archive: Path, frames: int, box: list[float], name: str) -> dict:
     """The SOT zip holds every format, they parse, and they describe this video and this box."""
     folder, summary = unzip(archive)
-    assert sorted(summary["outputs"]) == sorted(["annotated.webm", "results_coco.json", "results_mot.txt",
-                                                  "results_pytracking.txt", "summary.json"])
+    assert sorted(summary["outputs"]) == sorted(["annotated.webm", "confidence.png", "results_coco.json",
+                                                  "results_mot.txt", "results_pytracking.txt", "summary.json"])
+    assert sum(summary["state_frames"]["1"].values()) == frames  # every frame has the target's state
     assert (summary["task"], summary["input"], summary["frames"], summary["tracks"]) == ("sot", name, frames, 1)
     boxes = read_pytracking_txt(folder / "results_pytracking.txt")
     assert boxes.shape == (frames, 4) and boxes[0].tolist() == box

@@ -21,6 +21,9 @@ from ._output import ensure_new, finish_partial, partial_path
 _FALLBACK_CODECS = (("mp4v", ".mp4"), ("MJPG", ".avi"))
 
 
+LOST_COLOR = (160, 160, 160)  # BGR grey of a lost target's held box
+
+
 def track_color(track_id: int) -> tuple[int, int, int]:
     """A distinct, stable BGR colour per track id (golden-ratio hue steps)."""
     hue = (int(track_id) * 0.618033988749895) % 1.0
@@ -62,22 +65,43 @@ def annotate_frame(
     thick = max(1, round(min(out.shape[:2]) / 300))
     for i in range(len(result)):
         tid, color = int(result.track_ids[i]), track_color(int(result.track_ids[i]))
+        state = str(result.states[i]) if result.states is not None else "tracked"
         x1, y1, x2, y2 = (int(round(v)) for v in result.boxes_xyxy[i])
-        cv2.rectangle(out, (x1, y1), (x2, y2), color, thick, cv2.LINE_AA)
-        label = str(tid)
+        if state == "tracked":
+            cv2.rectangle(out, (x1, y1), (x2, y2), color, thick, cv2.LINE_AA)
+        else:  # uncertain: dashed in the track's colour; lost: the held box dashed in grey
+            color = color if state == "uncertain" else LOST_COLOR
+            _dashed_rectangle(out, (x1, y1), (x2, y2), color, thick)
+        label = str(tid) if state == "tracked" else f"{tid} {state}"
         cls = int(result.class_ids[i])
         if class_names is not None and 0 <= cls < len(class_names):
             label += f" {class_names[cls]}"
-        if show_scores:
+        if show_scores and state != "lost":
             label += f" {float(result.scores[i]):.2f}"
         _draw_label(out, label, (x1, y1), color)
     return out
 
 
+def _dashed_rectangle(img: np.ndarray, p1: tuple[int, int], p2: tuple[int, int], color: tuple[int, int, int],
+                      thick: int, dash: int = 8) -> None:
+    """A rectangle drawn in dashes of ``dash`` pixels (uncertain and lost targets)."""
+    (x1, y1), (x2, y2) = p1, p2
+    for a, b in (((x1, y1), (x2, y1)), ((x2, y1), (x2, y2)), ((x2, y2), (x1, y2)), ((x1, y2), (x1, y1))):
+        length = max(abs(b[0] - a[0]), abs(b[1] - a[1]))
+        for start in range(0, max(length, 1), 2 * dash):
+            t0, t1 = start / max(length, 1), min(start + dash, length) / max(length, 1)
+            q0 = (round(a[0] + (b[0] - a[0]) * t0), round(a[1] + (b[1] - a[1]) * t0))
+            q1 = (round(a[0] + (b[0] - a[0]) * t1), round(a[1] + (b[1] - a[1]) * t1))
+            cv2.line(img, q0, q1, color, thick, cv2.LINE_AA)
+
+
 def _draw_masks(img: np.ndarray, result: FrameResult, alpha: float) -> None:
     overlay = img.copy()
     covered = np.zeros(img.shape[:2], dtype=bool)
+    lost = np.zeros(len(result), bool) if result.states is None else np.asarray(result.states) == "lost"
     for i in np.argsort(-result.track_ids):  # lower ids painted last, so they win overlaps
+        if lost[i]:  # a held mask is outlined only, never painted as if it were found
+            continue
         m = result.masks[i]
         overlay[m] = track_color(int(result.track_ids[i]))
         covered |= m
@@ -86,7 +110,8 @@ def _draw_masks(img: np.ndarray, result: FrameResult, alpha: float) -> None:
     for i in range(len(result)):
         mask = result.masks[i].astype(np.uint8)
         contours, _ = cv2.findContours(mask, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
-        cv2.drawContours(img, contours, -1, track_color(int(result.track_ids[i])), 1, cv2.LINE_AA)
+        color = LOST_COLOR if lost[i] else track_color(int(result.track_ids[i]))
+        cv2.drawContours(img, contours, -1, color, 1, cv2.LINE_AA)
 
 
 def _draw_label(img: np.ndarray, text: str, corner: tuple[int, int], color: tuple[int, int, int]) -> None:

@@ -103,8 +103,6 @@ def tracker_config(model: Any, task: str, settings: Mapping[str, Any] | None = N
     byte = {**preset, **{k: v for k, v in merged.items() if k in names[ByteTrackConfig]}}
     emb = {k: v for k, v in merged.items() if k in names[EmbeddingMatcherConfig]}
     mot = {k: v for k, v in merged.items() if k in names[MOTConfig]}
-    if mot.get("classes") is not None:
-        mot["classes"] = tuple(int(c) for c in mot["classes"])
     return MOTConfig(**mot, bytetrack=ByteTrackConfig(**byte), embedding=EmbeddingMatcherConfig(**emb))
 
 
