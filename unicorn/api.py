@@ -9,7 +9,7 @@ from typing import Any
 import torch
 
 from . import DEFAULT_MODEL
-from .backends.onnxruntime import BACKENDS, load_onnxruntime
+from .backends.onnxruntime import BACKENDS, OnnxRuntimeUnicorn, load_onnxruntime
 from .backends.threads import apply_threads
 from .checks import check_ids
 from .errors import UserError
@@ -133,6 +133,10 @@ def create_tracker(model: Unicorn, task: str = "sot", *, input_size: tuple[int, 
     detector = _builtin_detector(detector, settings)
     config = tracker_config(model, task, settings, fps=fps, detector_given=detector is not None)
     if task in ("sot", "vos"):
+        if config.method == "propagation" and config.features == "trained" and isinstance(model, OnnxRuntimeUnicorn):
+            raise UserError(f"the onnxruntime backend runs the detection head only, but this {task.upper()} tracker "
+                            "answers by label propagation (unicorn-lite's default); use backend 'torch', or set "
+                            "method='head' (--set method=head)")
         if config.method == "propagation" and task == "sot" and config.search_context > 0:
             return SearchSOTTracker(model, config, input_size)
         if config.method == "propagation":

@@ -80,6 +80,9 @@ def add_track_parser(sub) -> None:
     p.add_argument("--size", type=_size, help="network input HxW, multiples of 32 (default: the model's)")
     p.add_argument("--device", help="cpu or cuda (default: cuda when available)")
     p.add_argument("--threads", type=int, help="CPU threads (default: the usable cores; 1 on a busy machine)")
+    p.add_argument("--backend", choices=("torch", "onnxruntime"), default="torch",
+                   help="run the network with PyTorch (default) or on exported ONNX graphs with ONNX Runtime "
+                        "(the onnx extra; --weights may then name a `unicorn export` folder)")
     p.add_argument("--out", help="result folder (default: runs/track/<input name>)")
     p.add_argument("--formats", help=f"comma-separated subset of {','.join(FORMATS)} (default: per task)")
     p.add_argument("--overwrite", action="store_true", help="replace an existing result folder")
@@ -197,7 +200,7 @@ def run_track(args: argparse.Namespace) -> int:
                               classes=classes if mot else None, settings=settings,
                               detector=(args.detections or kind) if mot else None, input_size=args.size,
                               formats=formats, overwrite=args.overwrite, max_frames=args.max_frames,
-                              device=args.device, threads=args.threads, progress=progress)
+                              device=args.device, threads=args.threads, backend=args.backend, progress=progress)
     finally:
         for bar in bars:
             bar.close()

@@ -113,9 +113,9 @@ def track_to_folder(source: Any, out: str | Path, task: str = "sot", *, model: A
                     settings: dict[str, Any] | None = None, detector: Any = None,
                     input_size: tuple[int, int] | None = None, formats: Sequence[str] | None = None,
                     overwrite: bool = False, max_frames: int | None = None, device: str | None = None,
-                    threads: int | None = None, progress: Callable[[int, int | None], None] | None = None,
-                    info: dict[str, Any] | None = None, video_name: str | None = None,
-                    fourcc: str = "mp4v") -> FolderRun:
+                    threads: int | None = None, backend: str = "torch",
+                    progress: Callable[[int, int | None], None] | None = None, info: dict[str, Any] | None = None,
+                    video_name: str | None = None, fourcc: str = "mp4v") -> FolderRun:
     """Track ``source`` into the result folder ``out``.
 
     Args:
@@ -135,7 +135,7 @@ def track_to_folder(source: Any, out: str | Path, task: str = "sot", *, model: A
         formats: result formats (subset of :data:`unicorn.outputs.FORMATS`); default: the task's.
         overwrite: replace a result folder that holds results.
         max_frames: stop after this many frames.
-        device, threads: where a named model runs (see :func:`unicorn.load`).
+        device, threads, backend: how a named model runs (see :func:`unicorn.load`).
         progress: called as ``progress(frames_done, frames_total or None)`` after every frame.
         info: more entries for ``summary.json`` (e.g. the input's display name).
         video_name: file name of the annotated video (default ``annotated.mp4``).
@@ -166,7 +166,7 @@ def track_to_folder(source: Any, out: str | Path, task: str = "sot", *, model: A
     with open_video(source) as video:
         prompts = _check_prompts(task, boxes, masks, formats, video.size)
         if isinstance(model, str | Path):
-            model = load(model, device, threads=threads)
+            model = load(model, device, threads=threads, backend=backend)
         fps = video.fps or None
         config = tracker_config(model, task, settings, fps=fps, detector_given=_own(detector))
         names = output_class_names(model, config, _own(detector)) if task in ("mot", "mots") else None
