@@ -47,8 +47,7 @@ def card(mc, tmp_path_factory):
     out = tmp_path_factory.mktemp("model_card")
     threads, cv_threads = torch.get_num_threads(), cv2.getNumThreads()
     try:
-        results = mc.run_card("unicorn-lite", DATA, out, threads=1, skip_speed=True, quick=True,
-                              install_opencv=False)
+        results = mc.run_card("unicorn-lite", DATA, out, threads=1, skip_speed=True, quick=True)
     finally:
         torch.set_num_threads(threads)
         cv2.setNumThreads(cv_threads)
@@ -180,22 +179,9 @@ def test_output_files_and_table_list_every_method(card):
     if results["setup"].get("opencv_contrib"):
         assert "| OpenCV CSRT |" in text and "| OpenCV KCF |" in text
     else:
-        assert "opencv-contrib is not installed" in text
+        assert "OpenCV CSRT/KCF not run" in text and "opencv-contrib-python-headless" in text
     for heading in ("SOT on DAVIS-2016", "SOT on MOT17-mini", "VOS on DAVIS-2016", "MOT on MOT17-mini"):
         assert heading in text
-
-
-def test_flow_propagation_follows_a_moving_texture(mc):
-    rng = np.random.default_rng(0)
-    texture = cv2.GaussianBlur(rng.integers(0, 255, (96, 128), dtype=np.uint8), (0, 0), 2)
-    frames = [cv2.cvtColor(np.roll(texture, 2 * t, axis=1), cv2.COLOR_GRAY2BGR) for t in range(3)]
-    mask = np.zeros((96, 128), bool)
-    mask[30:60, 40:70] = True
-    prop = mc.baselines.FlowMaskPropagation()
-    prop.init(frames[0], mask)
-    moved = [prop.step(f) for f in frames[1:]]
-    expected = np.roll(mask, 4, axis=1)
-    assert np.count_nonzero(moved[-1] & expected) / np.count_nonzero(moved[-1] | expected) > 0.8
 
 
 def test_speed_child_reports_time_and_peak_memory(mc):

@@ -20,7 +20,7 @@ What it measures, with the project's own metric code (``unicorn/evaluation``):
 * VOS: DAVIS-2016 J, F and J&F from the first-frame mask (first and last frames not scored).
 * MOT: HOTA, DetA, AssA, MOTA, IDF1 on MOT17-mini (TrackEval metrics, MOT17 preprocessing), the
   person class only.
-* Baselines: OpenCV CSRT and KCF (SOT; opencv-contrib installed once into a cache folder), the
+* Baselines: OpenCV CSRT and KCF (SOT; from ``opencv-contrib-python-headless``, in the ``eval`` extra), the
   first-frame box or mask held constant, optical-flow mask propagation (VOS), and for MOT the peer
   baseline "NanoDet-g + BoT-SORT": the very detections the model's tracker received (recorded while it
   ran) fed to BoT-SORT of roboflow's ``trackers`` package (``pip install trackers==2.6.1``, in the
@@ -53,8 +53,6 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:  # run from anywhere without an install
     sys.path.insert(0, str(REPO))
-if str(Path(__file__).resolve().parent) not in sys.path:  # tools/benchmark.py's helpers
-    sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from unicorn.data.datasets.base import TrackAnnotations  # noqa: E402
 from unicorn.data.datasets.davis import DAVIS, read_label_png  # noqa: E402
@@ -307,7 +305,7 @@ def sot_held(seqs: Sequence[SotSequence]) -> dict[str, np.ndarray]:
 
 
 def sot_opencv(kind: str, seqs: Sequence[SotSequence], threads: int, desc: str) -> dict[str, np.ndarray]:
-    """OpenCV CSRT / KCF boxes (one OpenCV tracker per target) from the isolated contrib install."""
+    """OpenCV CSRT / KCF boxes (one OpenCV tracker per target)."""
     jobs = [{"name": s.name, "frames": s.frames, "boxes": s.init} for s in seqs]
     with _bar(sum(len(s.frames) for s in seqs), desc) as bar:
         return baselines.run_opencv_trackers(kind, jobs, threads, progress=bar.update)
@@ -638,16 +636,16 @@ def speed_jobs(model: str, device: str, threads: int, data: Path, quick: bool, c
 def speed_child(job: dict) -> dict:
     """Run inside the child: time ``steps`` tracker steps after ``warmup`` ones; peak memory at the end."""
     import torch
-    from benchmark import _rss_mb
 
     import unicorn
+    from unicorn.probe import peak_rss_mb
 
     torch.set_num_threads(int(job["threads"]))
     cv2.setNumThreads(int(job["threads"]))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         model = unicorn.load(job["model"], job["device"])
-    after_load = _rss_mb()
+    after_load = peak_rss_mb()
     task, paths = job["task"], job["frames"]
     settings = {"classes": tuple(job["classes"])} if task == "mot" and job.get("classes") else {}
     tracker = unicorn.Tracker(model, task, **settings)
@@ -670,7 +668,7 @@ def speed_child(job: dict) -> dict:
             if k >= job["warmup"]:
                 times.append(time.perf_counter() - t0)
     median = statistics.median(times)
-    return {"fps": 1.0 / median, "ms_per_frame": 1000.0 * median, "peak_mb": _rss_mb(), "after_load_mb": after_load,
+    return {"fps": 1.0 / median, "ms_per_frame": 1000.0 * median, "peak_mb": peak_rss_mb(), "after_load_mb": after_load,
             "steps": len(times),
             "warmup": job["warmup"], "input_size": list(tracker.input_size), "threads": torch.get_num_threads(),
             "source": job["source"], "detector": describe_detector(tracker, label) if task == "mot" else None}
@@ -727,8 +725,7 @@ def _log(text: str) -> None:
 
 def run_card(model: str = "unicorn-lite", data: str | Path = DEFAULT_DATA, out: str | Path = REPO / "docs" /
              "model_card", threads: int = 2, device: str = "cpu", skip_baselines: bool = False,
-             skip_speed: bool = False, quick: bool = False, install_opencv: bool = True,
-             frame_grids: bool = False) -> dict:
+             skip_speed: bool = False, quick: bool = False, frame_grids: bool = False) -> dict:
     """Measure everything, write ``results.json``, ``results.md`` and the plots into ``out``; returns the results.
 
     Args:
@@ -740,8 +737,6 @@ def run_card(model: str = "unicorn-lite", data: str | Path = DEFAULT_DATA, out: 
         skip_baselines: only the model.
         skip_speed: no speed / memory children.
         quick: the first ``QUICK_FRAMES`` frames of DAVIS blackswan and MOT17-05 only, 3 timed steps (tests).
-        install_opencv: pip-install opencv-contrib into the cache when missing; False leaves CSRT/KCF
-            out with a note (tests never download).
         frame_grids: also write annotated frame grids (DAVIS / MOT17 images: keep them out of the repository).
     """
     import torch
@@ -788,15 +783,13 @@ def run_card(model: str = "unicorn-lite", data: str | Path = DEFAULT_DATA, out: 
             _log(f"MOT speed includes detection with: {results['speed']['mot']['detector']}")
 
     # OpenCV contrib for CSRT / KCF
-    contrib = None
-    if not skip_baselines:
-        contrib = baselines.ensure_opencv_contrib(install_opencv, log=_log)
-        if contrib is None:
-            notes["opencv"] = (f"OpenCV CSRT/KCF not run: opencv-contrib is not installed; run "
-                               f"`{' '.join(baselines.contrib_install_command())}`")
-            _log(notes["opencv"])
-        else:
-            results["setup"]["opencv_contrib"] = contrib["version"]
+    missing = None if skip_baselines else baselines.opencv_trackers_missing()
+    contrib = None if skip_baselines or missing else {"version": cv2.__version__}
+    if missing:
+        notes["opencv"] = f"OpenCV CSRT/KCF not run: {missing}"
+        _log(notes["opencv"])
+    elif contrib is not None:
+        results["setup"]["opencv_contrib"] = contrib["version"]
 
     # SOT
     sot_sets = {"sot_davis": (davis_sot_sequences(davis), DAVIS_SOT_RULE, "DAVIS-2016"),
