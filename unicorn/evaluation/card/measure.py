@@ -107,8 +107,8 @@ def sot_sections(results: dict, net: Unicorn, label: str, davis: list[DavisClip]
         if not seqs:
             section["note"] = "no target satisfies the rule"
             continue
-        methods = {label: lambda d, s=seqs, k=key: runs.sot_model(net, s, snapshots=snaps.get("sot") if
-                                                                  k == "sot_davis" else None, desc=d)}
+        shots = snaps.get("sot") if key == "sot_davis" else None
+        methods = {label: lambda d, s=seqs, shots=shots: runs.sot_model(net, s, snapshots=shots, desc=d)}
         if net.has_memory_embedding:
             methods[METHODS["imagenet"]] = lambda d, s=seqs: runs.sot_model(net, s, desc=d, **TRAINING_FREE)
         if with_baselines:
