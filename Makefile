@@ -7,11 +7,13 @@ STAMP := $(VENV)/.installed
 
 .PHONY: install demo test test-slow test-installed lint benchmark lite-runs train-lite reproduce-lite model-card clean
 
+# The opencv packages share one cv2 folder: the contrib build (CSRT/KCF) is reinstalled last, at its resolved version.
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PIP) install -q --upgrade pip
 	$(PIP) install -q torch==2.14.1 torchvision==0.29.1
 	$(PIP) install -q -e ".[lite,eval,dev,supervision,demo,onnx]"
+	$(PIP) install -q --force-reinstall --no-deps $$($(PIP) freeze | grep -i '^opencv-contrib-python-headless==')
 	touch $(STAMP)
 
 install: $(STAMP)

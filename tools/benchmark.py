@@ -24,25 +24,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import resource
-import statistics
 import subprocess
 import sys
-import time
 
 import numpy as np
 import torch
 
-
-def _rss_mb() -> float:
-    """Peak resident memory of this process in MB (VmHWM; unlike ru_maxrss it is not inherited)."""
-    try:
-        for line in open("/proc/self/status"):
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024.0
-    except OSError:
-        pass
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+from unicorn.probe import median_seconds, peak_gflops, peak_rss_mb
 
 
 def prior_memory_child(mode: str, h: int, w: int) -> None:
@@ -53,14 +41,14 @@ def prior_memory_child(mode: str, h: int, w: int) -> None:
     e_ref = torch.randn(1, 128, h // 8, w // 8)
     e_cur = torch.randn(1, 128, h // 8, w // 8)
     maps = torch.rand(1, 1, h // 8, w // 8)
-    base = _rss_mb()
+    base = peak_rss_mb()
     with torch.inference_mode():
         if mode == "explicit":
             sim = e_ref.flatten(2)[0].t() @ e_cur.flatten(2)[0]  # (HWr, HWc)
             out = (maps.flatten(2)[0] @ torch.softmax(sim, dim=0)).view(1, 1, h // 8, w // 8)
         else:
             out = propagate_prior(e_ref, e_cur, maps)
-    print(json.dumps({"mode": mode, "peak_extra_mb": _rss_mb() - base, "checksum": float(out.sum())}))
+    print(json.dumps({"mode": mode, "peak_extra_mb": peak_rss_mb() - base, "checksum": float(out.sum())}))
 
 
 def prior_memory(h: int = 640, w: int = 1024) -> None:
@@ -81,31 +69,6 @@ def prior_memory(h: int = 640, w: int = 1024) -> None:
                              capture_output=True, text=True, check=True)
         info = json.loads(res.stdout.strip().splitlines()[-1])
         print(f"  peak extra memory, {mode:8s}: {info['peak_extra_mb']:.0f} MB")
-
-
-def _median_time(fn, runs: int) -> float:
-    fn()  # warm-up
-    times = []
-    for _ in range(runs):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times)
-
-
-def peak_gflops(n: int = 2048, runs: int = 5) -> float:
-    """The CPU's float32 GFLOP/s on an (n x n) @ (n x n) product at torch's current thread count.
-
-    The fastest of ``runs`` (after a warm-up): the limit, not a typical run on a busy machine.
-    """
-    a, b = torch.randn(n, n), torch.randn(n, n)
-    torch.mm(a, b)
-    best = float("inf")
-    for _ in range(runs):
-        t0 = time.perf_counter()
-        torch.mm(a, b)
-        best = min(best, time.perf_counter() - t0)
-    return 2 * n ** 3 / best / 1e9
 
 
 def count_macs(fn) -> float:
@@ -170,11 +133,12 @@ def speed(variant: str, size: tuple[int, int], runs: int, fast: bool, backends: 
                 tracker.init(frames[0], **prompt)
                 if name not in macs:
                     macs[name] = count_macs(lambda tracker=tracker: tracker.step(frames[1]))
-                print(_row(name, _median_time(lambda tracker=tracker: tracker.step(frames[1]), runs), macs[name], peak))
+                seconds = median_seconds(lambda tracker=tracker: tracker.step(frames[1]), runs)
+                print(_row(name, seconds, macs[name], peak))
             f = unicorn.Tracker(model, "sot", input_size=size).preprocess(frames[1])
             if "backbone+neck" not in macs:
                 macs["backbone+neck"] = count_macs(lambda f=f: model.extract_features(f.image))
-            print(_row("backbone+neck", _median_time(lambda f=f, net=net: net.extract_features(f.image), runs),
+            print(_row("backbone+neck", median_seconds(lambda f=f, net=net: net.extract_features(f.image), runs),
                        macs["backbone+neck"], peak))
 
 

@@ -15,11 +15,7 @@ from pathlib import Path
 
 from safetensors.torch import load_file
 
-REPO = Path(__file__).resolve().parents[1]
-if str(REPO) not in sys.path:  # run from anywhere without an install
-    sys.path.insert(0, str(REPO))
-
-from unicorn.hub import sha256_of  # noqa: E402
+from unicorn.hub import sha256_of
 
 
 def compare(a: Path, b: Path) -> int:

@@ -1,6 +1,8 @@
 """Peak memory of ``unicorn.downloads.fetch`` on a large fake checkpoint served from 127.0.0.1.
 
-    python tools/download_memory.py [--mb 200]
+    python -m tools.download_memory [--mb 200]
+
+Run it as a module from the repository root: the fake hub is the tests' own (``tests/hub_server.py``).
 
 Writes a fake file of ``--mb`` MiB to a temporary folder, serves it from a loopback server thread,
 downloads it with a progress bar and prints the peak Python heap (tracemalloc, server thread
@@ -10,31 +12,14 @@ included) and the growth of the process's peak resident memory (VmHWM, reset bef
 from __future__ import annotations
 
 import argparse
-import sys
 import tempfile
 import time
 import tracemalloc
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
-from tests.hub_server import HubServer, fake_checkpoint  # noqa: E402
-from unicorn.downloads import fetch  # noqa: E402
-
-
-def _status_kib(key: str) -> int:
-    """A ``/proc/self/status`` field in KiB (``VmRSS`` now, ``VmHWM`` peak)."""
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith(key + ":"):
-            return int(line.split()[1])
-    raise RuntimeError(f"no {key} in /proc/self/status (Linux only)")
-
-
-def _reset_peak_rss() -> int:
-    """Reset the kernel's peak-RSS mark to the current RSS (Linux ``clear_refs``); return it in KiB."""
-    Path("/proc/self/clear_refs").write_text("5")
-    return _status_kib("VmHWM")
+from tests.hub_server import HubServer, fake_checkpoint
+from unicorn.downloads import fetch
+from unicorn.probe import peak_rss_mb, reset_peak_rss
 
 
 def main() -> None:
@@ -45,7 +30,7 @@ def main() -> None:
         src = Path(tmp) / "src.pth"
         sha = fake_checkpoint(src, args.mb << 20)
         with HubServer({"o/r/resolve/main/latest_ckpt.pth": src}) as server:
-            rss0 = _reset_peak_rss()
+            rss0 = reset_peak_rss()
             tracemalloc.start()
             t0 = time.perf_counter()
             out = fetch(f"{server.url}/o/r/resolve/main/latest_ckpt.pth", Path(tmp) / "got.pth", sha, args.mb << 20,
@@ -53,10 +38,10 @@ def main() -> None:
             seconds = time.perf_counter() - t0
             _, peak = tracemalloc.get_traced_memory()
             tracemalloc.stop()
-            rss1 = _status_kib("VmHWM")
+            rss1 = peak_rss_mb()
         size = out.stat().st_size
     print(f"file {size / 2**20:.0f} MiB, sha256 checked, {seconds:.1f} s; peak traced Python memory "
-          f"{peak / 2**20:.2f} MiB; peak RSS grew by {(rss1 - rss0) / 1024:.1f} MiB (from {rss0 / 1024:.0f} MiB)")
+          f"{peak / 2**20:.2f} MiB; peak RSS grew by {rss1 - rss0:.1f} MiB (from {rss0:.0f} MiB)")
 
 
 if __name__ == "__main__":

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import statistics
 import tempfile
 import time
 import warnings
@@ -29,14 +28,7 @@ import torch
 from tqdm import tqdm
 
 import unicorn
-
-
-def peak_rss_mb() -> float:
-    """Peak resident memory of this process (VmHWM) in MB."""
-    for line in open("/proc/self/status"):
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024.0
-    raise RuntimeError("no /proc/self/status on this system")
+from unicorn.probe import median_seconds, peak_rss_mb, rss_mb
 
 
 def generated_frames(n: int, h: int = 360, w: int = 640, seed: int = 0) -> Iterator[np.ndarray]:
@@ -89,24 +81,10 @@ def run_targets(args: argparse.Namespace) -> None:
         tracker = unicorn.Tracker(model, "sot", input_size=(h, w))
         with torch.inference_mode():
             tracker.init(frames[0], boxes=boxes)
-            tracker.step(frames[1])
-            samples = []
-            for _ in range(args.runs):
-                t0 = time.perf_counter()
-                tracker.step(frames[1])
-                samples.append(time.perf_counter() - t0)
-        times[k] = statistics.median(samples)
+            times[k] = median_seconds(lambda tracker=tracker: tracker.step(frames[1]), args.runs)
     ratio = times[args.targets] / times[1]
     print(f"SOT at {h}x{w}, {torch.get_num_threads()} threads: 1 target {times[1] * 1000:.1f} ms/frame, "
           f"{args.targets} targets {times[args.targets] * 1000:.1f} ms/frame, ratio {ratio:.2f} (bound: 2.5)")
-
-
-def rss_mb() -> float:
-    """Current resident memory of this process (VmRSS) in MB."""
-    for line in open("/proc/self/status"):
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024.0
-    raise RuntimeError("no /proc/self/status on this system")
 
 
 def soak_task(model, task: str, args: argparse.Namespace, folder: Path) -> list[dict]:

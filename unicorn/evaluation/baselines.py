@@ -3,27 +3,16 @@
 * ``held_boxes`` / ``held_masks``: the first-frame box (SOT) or mask (VOS) repeated on every frame.
 * ``FlowMaskPropagation``: VOS by dense optical flow: each new frame's mask is the previous mask
   warped backwards with Farneback flow (from the new frame to the previous one), thresholded at 0.5.
-* OpenCV's CSRT and KCF single-object trackers (``run_opencv_trackers``). They live in
-  ``opencv-contrib``, whose ``cv2`` package clashes with the ``opencv-python`` packages this project
-  installs, so contrib is installed on its own into a cache folder (``ensure_opencv_contrib``) and
-  the trackers run in a subprocess whose ``PYTHONPATH`` puts that folder first.
-
-Run as a script (``python unicorn/evaluation/baselines.py``), this file is that subprocess: it reads
-one JSON job from stdin and imports only numpy and cv2 (whichever ``cv2`` comes first on the path).
-Job: ``{"tracker": "csrt"|"kcf", "threads": 2, "sequences": [{"name", "frames": [paths],
-"boxes": [[x, y, w, h], ...]}]}``, or ``{"check": true}``. Output: JSON lines, ``{"frame": i}`` after
-each frame (progress) and finally ``{"boxes": {name: (K, T, 4) list}}``. A failed update keeps the
-previous box.
+* OpenCV's CSRT and KCF single-object trackers (``run_opencv_trackers``). They live in OpenCV's
+  contrib build, ``opencv-contrib-python-headless`` of the ``eval`` extra; ``opencv_trackers_missing``
+  says what to install when the ``cv2`` in use lacks them.
 """
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 import cv2
 import numpy as np
@@ -96,119 +85,10 @@ class FlowMaskPropagation:
 
 
 # --------------------------------------------------------------------------------------------------
-# OpenCV contrib trackers (parent side)
+# OpenCV contrib trackers
 
 
-def contrib_dir() -> Path:
-    """Folder that holds the isolated opencv-contrib install (``<unicorn cache>/opencv-contrib``)."""
-    from unicorn.hub import cache_dir
-
-    return cache_dir() / "opencv-contrib"
-
-
-def contrib_install_command(target: Path | None = None) -> list[str]:
-    """The pip command that installs opencv-contrib into ``target`` without touching the environment."""
-    target = target or contrib_dir()
-    return [sys.executable, "-m", "pip", "install", "--no-deps", "--target", str(target), CONTRIB_PACKAGE]
-
-
-def _worker_env(target: Path) -> dict[str, str]:
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join([str(target)] + [p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p])
-    return env
-
-
-def _run_worker(job: dict, target: Path, on_line: Callable[[dict], None] | None = None) -> dict:
-    """Run this file as the worker on ``job``; returns its last JSON line."""
-    from unicorn.errors import UserError
-
-    proc = subprocess.Popen([sys.executable, str(Path(__file__).resolve())], stdin=subprocess.PIPE,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=_worker_env(target))
-    proc.stdin.write(json.dumps(job))
-    proc.stdin.close()
-    last: dict = {}
-    for line in proc.stdout:
-        if not line.strip():
-            continue
-        last = json.loads(line)
-        if on_line is not None:
-            on_line(last)
-    err = proc.stderr.read()
-    if proc.wait() != 0 or "error" in last:
-        detail = last.get("error") or err.strip().splitlines()[-1:] or ["no output"]
-        raise UserError(f"the OpenCV baseline worker failed ({detail if isinstance(detail, str) else detail[0]}); "
-                        f"reinstall opencv-contrib with: {' '.join(contrib_install_command(target))}")
-    return last
-
-
-def ensure_opencv_contrib(install: bool = True, log: Callable[[str], None] | None = None) -> dict | None:
-    """Make sure the isolated opencv-contrib is there (installing it once when allowed) and usable.
-
-    Args:
-        install: run pip when it is missing; False returns None instead.
-        log: where to print what is happening (default: stderr).
-
-    Returns:
-        ``{"path", "version", "constructors": {kind: name}}``, or None when it is missing and
-        ``install`` is False.
-
-    Raises:
-        UserError: pip failed, or the installed OpenCV lacks the CSRT / KCF trackers; the message
-            gives the exact command to run by hand.
-    """
-    from unicorn.errors import UserError
-
-    log = log or (lambda text: print(text, file=sys.stderr, flush=True))
-    target = contrib_dir()
-    command = contrib_install_command(target)
-    if not (target / "cv2").is_dir():
-        if not install:
-            return None
-        log(f"OpenCV CSRT/KCF need {CONTRIB_PACKAGE}, whose cv2 clashes with the opencv-python packages of this "
-            f"environment; installing it once, on its own, into {target} (about 70 MB):\n  {' '.join(command)}")
-        if subprocess.run(command).returncode != 0 or not (target / "cv2").is_dir():
-            raise UserError(f"installing {CONTRIB_PACKAGE} failed; run `{' '.join(command)}` yourself "
-                            "or pass --skip-baselines")
-    info = _run_worker({"check": True}, target)
-    missing = [k for k, v in info.get("constructors", {}).items() if v is None]
-    if missing or not str(info.get("file", "")).startswith(str(target)):
-        raise UserError(f"the OpenCV in {target} ({info.get('version')}, {info.get('file')}) has no "
-                        f"{', '.join(missing) or 'contrib trackers'}; reinstall with `{' '.join(command)}`")
-    return {"path": str(target), "version": info["version"], "constructors": info["constructors"]}
-
-
-def run_opencv_trackers(kind: str, sequences: Sequence[dict], threads: int = 2,
-                        progress: Callable[[], None] | None = None) -> dict[str, np.ndarray]:
-    """Track boxes with OpenCV CSRT or KCF in the isolated contrib install.
-
-    Args:
-        kind: "csrt" or "kcf".
-        sequences: ``[{"name", "frames": [image paths], "boxes": (K, 4) first-frame x, y, w, h}]``.
-        threads: OpenCV threads in the worker.
-        progress: called once per processed frame.
-
-    Returns:
-        ``{name: (K, T, 4) x, y, w, h}``; frame 0 holds the initial boxes.
-    """
-    if kind not in OPENCV_TRACKERS:
-        raise ValueError(f"unknown OpenCV tracker {kind!r}; choose from {sorted(OPENCV_TRACKERS)}")
-    job = {"tracker": kind, "threads": int(threads),
-           "sequences": [{"name": s["name"], "frames": [str(p) for p in s["frames"]],
-                          "boxes": np.asarray(s["boxes"], np.float64).reshape(-1, 4).tolist()} for s in sequences]}
-
-    def on_line(msg: dict) -> None:
-        if "frame" in msg and progress is not None:
-            progress()
-
-    out = _run_worker(job, contrib_dir(), on_line)
-    return {name: np.asarray(boxes, np.float64).reshape(len(boxes), -1, 4) for name, boxes in out["boxes"].items()}
-
-
-# --------------------------------------------------------------------------------------------------
-# OpenCV contrib trackers (worker side: numpy and cv2 only)
-
-
-def _constructor(kind: str):
+def _constructor(kind: str) -> Callable[[], Any] | None:
     """The factory of an OpenCV tracker across API generations (``cv2.TrackerX_create`` in 5.x,
     ``cv2.TrackerX.create`` in 4.5+, ``cv2.legacy.TrackerX_create``), or None."""
     name = OPENCV_TRACKERS[kind]
@@ -219,9 +99,22 @@ def _constructor(kind: str):
     return next((c for c in candidates if callable(c)), None)
 
 
-def _constructor_name(kind: str) -> str | None:
-    fn = _constructor(kind)
-    return None if fn is None else getattr(fn, "__qualname__", getattr(fn, "__name__", repr(fn)))
+def contrib_install_command() -> str:
+    """The pip command that puts the contrib build of the OpenCV in use in place (same version).
+
+    The opencv-python packages all install the same ``cv2`` folder; ``--force-reinstall --no-deps`` makes
+    the contrib files the ones left there.
+    """
+    return f"pip install --force-reinstall --no-deps '{CONTRIB_PACKAGE}=={cv2.__version__}.*'"
+
+
+def opencv_trackers_missing() -> str | None:
+    """None when this ``cv2`` has CSRT and KCF, else one line saying what to install."""
+    missing = [OPENCV_TRACKERS[k] for k in OPENCV_TRACKERS if _constructor(k) is None]
+    if not missing:
+        return None
+    return (f"OpenCV {cv2.__version__} has no {' / '.join(missing)} (they are in the contrib build); "
+            f"run `{contrib_install_command()}` (the `eval` extra)")
 
 
 def _int_box(box: Sequence[float], size: tuple[int, int]) -> tuple[int, int, int, int]:
@@ -234,51 +127,65 @@ def _int_box(box: Sequence[float], size: tuple[int, int]) -> tuple[int, int, int
     return x1, y1, x2 - x1, y2 - y1
 
 
-def _track_sequence(kind: str, seq: dict, emit: Callable[[dict], None]) -> list:
+def track_opencv(kind: str, frames: Sequence[str | Path], boxes_xywh: np.ndarray,
+                 progress: Callable[[], None] | None = None) -> np.ndarray:
+    """One OpenCV tracker per target over the frames of one sequence.
+
+    Args:
+        kind: "csrt" or "kcf".
+        frames: T image paths.
+        boxes_xywh: (K, 4) first-frame boxes x, y, w, h.
+        progress: called once per frame.
+
+    Returns:
+        (K, T, 4) boxes x, y, w, h; frame 0 holds the given boxes, and a failed update keeps the previous box.
+    """
+    from unicorn.errors import UserError
+
     create = _constructor(kind)
-    boxes = [list(map(float, b)) for b in seq["boxes"]]
-    out = [[b] for b in boxes]
+    if create is None:
+        raise UserError(opencv_trackers_missing())
+    boxes = np.asarray(boxes_xywh, np.float64).reshape(-1, 4)
+    out = np.zeros((len(boxes), len(frames), 4))
     trackers = []
-    for t, path in enumerate(seq["frames"]):
-        frame = cv2.imread(path, cv2.IMREAD_COLOR)
+    for t, path in enumerate(frames):
+        frame = cv2.imread(str(path), cv2.IMREAD_COLOR)
         if frame is None:
-            raise FileNotFoundError(f"cannot read image {path}")
+            raise UserError(f"cannot read image {path}")
         if t == 0:
+            out[:, 0] = boxes
             for box in boxes:
-                tracker = create()
-                tracker.init(frame, _int_box(box, frame.shape[:2]))
-                trackers.append(tracker)
-        else:
-            for k, tracker in enumerate(trackers):
-                try:
-                    ok, box = tracker.update(frame)
-                except cv2.error:
-                    ok, box = False, None
-                out[k].append([float(v) for v in box] if ok and box is not None and box[2] > 0 and box[3] > 0
-                              else out[k][-1])
-        emit({"frame": t})
+                trackers.append(create())
+                trackers[-1].init(frame, _int_box(box, frame.shape[:2]))
+        for k, tracker in enumerate(trackers if t else ()):
+            try:
+                ok, box = tracker.update(frame)
+            except cv2.error:
+                ok, box = False, None
+            out[k, t] = box if ok and box is not None and box[2] > 0 and box[3] > 0 else out[k, t - 1]
+        if progress is not None:
+            progress()
     return out
 
 
-def _worker_main() -> int:
-    def emit(msg: dict) -> None:
-        sys.stdout.write(json.dumps(msg) + "\n")
-        sys.stdout.flush()
+def run_opencv_trackers(kind: str, sequences: Sequence[dict], threads: int = 2,
+                        progress: Callable[[], None] | None = None) -> dict[str, np.ndarray]:
+    """Track boxes with OpenCV CSRT or KCF.
 
-    job = json.loads(sys.stdin.read())
-    if job.get("check"):
-        emit({"version": cv2.__version__, "file": cv2.__file__,
-              "constructors": {k: _constructor_name(k) for k in OPENCV_TRACKERS}})
-        return 0
-    kind = job["tracker"]
-    if _constructor(kind) is None:
-        emit({"error": f"this OpenCV ({cv2.__version__} at {cv2.__file__}) has no {OPENCV_TRACKERS[kind]}"})
-        return 1
-    cv2.setNumThreads(int(job.get("threads", 2)))
-    results = {seq["name"]: _track_sequence(kind, seq, emit) for seq in job["sequences"]}
-    emit({"boxes": results})
-    return 0
+    Args:
+        kind: "csrt" or "kcf".
+        sequences: ``[{"name", "frames": [image paths], "boxes": (K, 4) first-frame x, y, w, h}]``.
+        threads: OpenCV threads while tracking (restored afterwards).
+        progress: called once per processed frame.
 
-
-if __name__ == "__main__":
-    sys.exit(_worker_main())
+    Returns:
+        ``{name: (K, T, 4) x, y, w, h}``; frame 0 holds the initial boxes.
+    """
+    if kind not in OPENCV_TRACKERS:
+        raise ValueError(f"unknown OpenCV tracker {kind!r}; choose from {sorted(OPENCV_TRACKERS)}")
+    before = cv2.getNumThreads()
+    cv2.setNumThreads(int(threads))
+    try:
+        return {s["name"]: track_opencv(kind, s["frames"], s["boxes"], progress) for s in sequences}
+    finally:
+        cv2.setNumThreads(before)
