@@ -16,29 +16,22 @@ PERSON_NAMES = ("person", "pedestrian")
 
 
 def default_mot_detector(model: Unicorn) -> str:
-    """What a default MOT tracker detects with: "model" (its own head) or a built-in detector's name."""
-    from unicorn.trackers.mot import MOTConfig, resolve_detector
+    """What a default MOT tracker over ``model`` detects with: "model" (its own head) or a built-in detector."""
+    from unicorn.trackers.settings import tracker_config
 
-    return resolve_detector(MOTConfig().detector, model)
+    return tracker_config(model, "mot").detector
 
 
-def person_classes(model: Unicorn, detector: str = "model") -> tuple[int, ...] | None:
-    """The person class id, as ``unicorn track --classes person`` maps it.
+def person_classes(model: Unicorn) -> tuple[int, ...] | None:
+    """The person class id among the classes a default MOT tracker outputs, as ``unicorn track --classes person``
+    maps it: the index of "person" / "pedestrian", (0,) for a one-class model, else None."""
+    from unicorn.trackers.settings import class_names
 
-    Args:
-        model: the model (its ``config.class_names``).
-        detector: ``default_mot_detector``'s answer; a built-in COCO detector (NanoDet-g) has person at 0.
-
-    Returns:
-        The index of "person" / "pedestrian" in the model's class names, (0,) for a one-class model, else None.
-    """
-    if detector not in ("model", "own"):
-        return (0,)
-    names = tuple(model.config.class_names)
+    names = class_names(model, "mot")
     for name in PERSON_NAMES:
         if name in names:
             return (names.index(name),)
-    return (0,) if model.config.num_classes == 1 else None
+    return (0,) if len(names) == 1 else None
 
 
 def describe_detector(tracker: BaseTracker, model_label: str) -> str:

@@ -202,7 +202,7 @@ def run_card(model: str, data: str | Path, out: str | Path, threads: int = 2, de
     max_frames = QUICK_FRAMES if quick else None
     davis = load_davis(data, DAVIS_SEQUENCES[:1] if quick else DAVIS_SEQUENCES, max_frames)
     mot = load_mot17(data, QUICK_MOT_SEQUENCES if quick else None, max_frames)
-    classes = person_classes(net, default_mot_detector(net))
+    classes = person_classes(net)
     results: dict = {
         "setup": {"model": str(model), "label": label, "input_size": list(unicorn.Tracker(net, "sot").input_size),
                   "threads": threads, "device": device, "cpu": cpu_model(), **versions(), "quick": quick,
