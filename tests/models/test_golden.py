@@ -16,9 +16,9 @@ import torch
 
 from unicorn.models.build import build_model
 from unicorn.models.convert import convert_state_dict
+from unicorn.models.features import FrameFeatures, id_feature_grid
 from unicorn.models.interaction.prior import box_label_map, downsample_label_map
 from unicorn.models.postprocess import box_to_frame, letterbox, masks_to_frame, postprocess
-from unicorn.models.unicorn import FrameFeatures, id_feature_grid
 
 from .conftest import MOT17_MINI, require_fixture, upstream_state_dict
 

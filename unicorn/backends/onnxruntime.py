@@ -20,10 +20,11 @@ from torch import nn
 
 from ..config import ModelConfig
 from ..errors import UserError
+from ..models.features import FrameFeatures
 from ..models.heads.detection import HeadOutput
 from ..models.interaction.embedding import FrameTokens
 from ..models.layers import aligned_bilinear
-from ..models.unicorn import FrameFeatures, Unicorn
+from ..models.unicorn import Unicorn
 from .threads import apply_threads
 
 BACKENDS = ("torch", "onnxruntime")

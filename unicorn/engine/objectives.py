@@ -6,11 +6,11 @@ import torch
 from torch import nn
 
 from ..errors import UserError
+from ..models.features import EMBED_STRIDE
 from ..models.heads.detection import TASK_MOT
 from ..models.losses.detection import detection_loss
 from ..models.losses.memory import label_cells, propagation_loss
 from ..models.losses.unicorn_loss import matched_objects
-from ..models.unicorn import EMBED_STRIDE
 
 
 class DetectionObjective(nn.Module):

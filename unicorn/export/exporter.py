@@ -29,9 +29,10 @@ import torch
 from torch import nn
 
 from ..errors import UserError
+from ..models.features import EMBED_STRIDE
 from ..models.interaction.deformable import DeformableEncoderLayer
 from ..models.interaction.embedding import UnifiedEmbedding
-from ..models.unicorn import EMBED_STRIDE, Unicorn
+from ..models.unicorn import Unicorn
 from .formats import FORMATS, MANIFEST, OPSET  # noqa: E402  (re-exported)
 from .graphs import FeaturesGraph, HeadGraph, InteractGraph, MasksGraph, PropagateGraph, SegmentGraph
 

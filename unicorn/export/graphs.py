@@ -14,11 +14,12 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ..models.features import EMBED_STRIDE
 from ..models.heads.detection import UnicornHead, anchor_grid
 from ..models.heads.mask import BIAS_NUMS, SIZES_OF_INTEREST, WEIGHT_NUMS, mask_locations
 from ..models.interaction.embedding import FrameTokens, UnifiedEmbedding
 from ..models.interaction.prior import multiscale_priors
-from ..models.unicorn import EMBED_STRIDE, Unicorn
+from ..models.unicorn import Unicorn
 
 PROPAGATE_CHUNK = 4096  # current pixels per similarity block: memory O(HW_ref * chunk), not O(HW^2)
 

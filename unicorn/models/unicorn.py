@@ -14,38 +14,19 @@ Data flows top to bottom::
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from ..config import ModelConfig
-from .heads.detection import TASK_MOT, TASK_SOT, HeadOutput, UnicornHead, decode_outputs
+from .features import EMBED_STRIDE, FrameFeatures, id_feature_grid
+from .heads.detection import HeadOutput, UnicornHead, decode_outputs
 from .heads.mask import MaskBranch, convex_upsample, dynamic_mask_logits
 from .interaction.embedding import FrameTokens, UnifiedEmbedding
 from .interaction.memory import MemoryEmbedding
 from .interaction.prior import multiscale_priors, propagate_prior, propagate_prior_fp16
 from .layers import aligned_bilinear
-
-EMBED_STRIDE = 8
-
-
-@dataclass
-class FrameFeatures:
-    """Everything computed from one frame alone (cacheable for a reference frame).
-
-    Attributes:
-        fpn: [P3, P4, P5] neck outputs.
-        c4: (B, C4, H/16, W/16) raw backbone stride-16 feature.
-        tokens: interaction tokens of ``c4`` (filled lazily by :meth:`Unicorn.tokens`).
-        c3: (B, C3, H/8, W/8) raw backbone stride-8 feature (kept for a memory embedding).
-    """
-
-    fpn: list[torch.Tensor]
-    c4: torch.Tensor
-    tokens: FrameTokens | None = None
-    c3: torch.Tensor | None = None
+from .losses.unicorn_loss import unicorn_loss
 
 
 class Unicorn(nn.Module):
@@ -218,18 +199,7 @@ class Unicorn(nn.Module):
 
     def forward(self, *args, **kwargs):  # noqa: D401 - documented in losses
         """Training loss; see :func:`unicorn.models.losses.unicorn_loss`."""
-        from .losses import unicorn_loss
-
         return unicorn_loss(self, *args, **kwargs)
 
 
-def id_feature_grid(centers_xy: torch.Tensor, hw: tuple[int, int]) -> torch.Tensor:
-    """Normalised grid of box centres on the stride-8 map. Returns (N, 2) (x, y) in [-1, 1]."""
-    h, w = hw
-    c = centers_xy / EMBED_STRIDE - 0.5
-    x = c[:, 0].clamp(0, w - 1) / (w - 1)
-    y = c[:, 1].clamp(0, h - 1) / (h - 1)
-    return (torch.stack([x, y], 1) - 0.5) * 2
-
-
-__all__ = ["FrameFeatures", "TASK_MOT", "TASK_SOT", "Unicorn", "id_feature_grid"]
+__all__ = ["Unicorn"]

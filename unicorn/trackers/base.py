@@ -11,10 +11,11 @@ import numpy as np
 import torch
 
 from ..errors import UserError
+from ..models.features import FrameFeatures
 from ..models.heads.detection import HeadOutput
 from ..models.interaction.prior import box_label_map, downsample_label_map
 from ..models.postprocess import letterbox
-from ..models.unicorn import FrameFeatures, Unicorn
+from ..models.unicorn import Unicorn
 from ..types import FrameResult
 
 

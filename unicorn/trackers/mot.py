@@ -13,8 +13,9 @@ import torch
 from ..checks import at_least, check_fields, check_ids, one_of, positive, unit
 from ..errors import UserError
 from ..models.build import mot_detector_of
+from ..models.features import FrameFeatures
 from ..models.postprocess import box_to_frame, masks_to_frame, postprocess
-from ..models.unicorn import FrameFeatures, Unicorn
+from ..models.unicorn import Unicorn
 from ..types import FrameResult
 from .association.base import Tracks
 from .association.bytetrack import ByteTrack, ByteTrackConfig

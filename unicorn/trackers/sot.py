@@ -13,8 +13,9 @@ import torch
 
 from ..checks import FLAG, at_least, checked, one_of, unit
 from ..errors import UserError
+from ..models.features import FrameFeatures
 from ..models.postprocess import box_to_frame, postprocess
-from ..models.unicorn import FrameFeatures, Unicorn
+from ..models.unicorn import Unicorn
 from ..types import FrameResult
 from .base import BaseTracker, check_boxes_xywh, check_frame, check_prompt_ids
 

@@ -12,8 +12,9 @@ import numpy as np
 import torch
 
 from ..errors import UserError
+from ..models.features import FrameFeatures
 from ..models.postprocess import masks_to_frame, postprocess
-from ..models.unicorn import FrameFeatures, Unicorn
+from ..models.unicorn import Unicorn
 from ..types import FrameResult
 from .base import (
     BaseTracker,

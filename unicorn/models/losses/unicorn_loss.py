@@ -21,9 +21,9 @@ from typing import TYPE_CHECKING
 
 import torch
 
+from ..features import EMBED_STRIDE, FrameFeatures
 from ..heads.detection import TASK_MOT, TASK_SOT, HeadOutput
 from ..interaction.prior import box_label_map, downsample_label_map
-from ..unicorn import EMBED_STRIDE, FrameFeatures
 from .correspondence import mot_correspondence_loss, sot_correspondence_loss
 from .detection import detection_loss
 from .simota import Assignment
