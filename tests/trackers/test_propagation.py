@@ -9,7 +9,8 @@ from unicorn.config import ModelConfig
 from unicorn.errors import UserError
 from unicorn.models.build import build_model
 from unicorn.trackers.memory import LabelMemory, kept_cells
-from unicorn.trackers.propagation import PropagationTracker, box_prior
+from unicorn.trackers.propagation import PropagationTracker
+from unicorn.trackers.regions import box_prior
 from unicorn.trackers.search import SearchSOTTracker
 from unicorn.trackers.sot import SOTConfig
 

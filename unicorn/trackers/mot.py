@@ -21,6 +21,7 @@ from .association.base import Tracks
 from .association.bytetrack import ByteTrack, ByteTrackConfig
 from .association.embedding import EmbeddingMatcher, EmbeddingMatcherConfig
 from .base import BaseTracker
+from .regions import box_prior
 
 # A detector callable: (frame_bgr, frame_index) -> (boxes_xyxy (N,4), scores (N,), class_ids (N,))
 Detector = Callable[[np.ndarray, int], tuple[np.ndarray, np.ndarray, np.ndarray]]
@@ -55,7 +56,7 @@ class MOTConfig:
         classes: class ids to track (None = all classes of the model).
         mask_thresh: probability above which a pixel belongs to a mask (MOTS; 0.3).
         mask_topk: MOTS with a memory-embedding model and a box detector: neighbours each pixel of a box
-            reads its object / background label from (:func:`~unicorn.trackers.propagation.box_prior`).
+            reads its object / background label from (:func:`~unicorn.trackers.regions.box_prior`).
         bytetrack: ByteTrack thresholds (with the NanoDet-g detector, untouched defaults become
             ``ByteTrackConfig.nanodet()``).
         embedding: embedding-matcher thresholds.
@@ -90,7 +91,7 @@ def resolve_detector(name: str, model: Unicorn, segment: bool = False) -> str:
 
     MOTS needs masks: ``"auto"`` means ``"model"`` there (its mask head), except for a model with a memory
     embedding (``unicorn-lite``), whose masks come from its embedding inside each detected box
-    (:func:`~unicorn.trackers.propagation.box_prior`), so any detector serves.
+    (:func:`~unicorn.trackers.regions.box_prior`), so any detector serves.
     """
     if name == "auto":
         return mot_detector_of(model) if not segment or model.has_memory_embedding else "model"
@@ -274,8 +275,6 @@ class MOTTracker(BaseTracker):
 
 def _box_masks_impl(tracker: MOTTracker, f, boxes_xyxy: np.ndarray) -> np.ndarray:
     """(N, H, W) disjoint masks of the tracked boxes from the memory embedding (MOTS with a box detector)."""
-    from .propagation import box_prior
-
     h0, w0 = f.size
     if len(boxes_xyxy) == 0:
         return np.zeros((0, h0, w0), bool)

@@ -23,7 +23,7 @@ from ..models.unicorn import Unicorn
 from ..types import FrameResult
 from .base import BaseTracker, check_boxes_xywh, check_frame, check_prompt_ids, mask_boxes_xyxy
 from .memory import kept_cells
-from .propagation import box_offsets, box_prior
+from .regions import box_offsets, box_prior, main_blobs
 from .sot import SOTConfig
 
 PAD_VALUE = 114
@@ -125,17 +125,6 @@ def region_box(labels: torch.Tensor, crop: Crop) -> np.ndarray | None:
     up = F.interpolate(labels[None], size=(h * 8, w * 8), mode="bilinear", align_corners=False)[0]
     mask = main_blobs((up[1] > up[0]).cpu().numpy())
     return None if mask is None else crop.to_frame(mask_boxes_xyxy(mask[None])[0])
-
-
-def main_blobs(mask: np.ndarray, fraction: float = 0.2) -> np.ndarray | None:
-    """The largest connected blob of a bool mask and every blob at least ``fraction`` of it (None: empty)."""
-    if not mask.any():
-        return None
-    n, comp, stats, _ = cv2.connectedComponentsWithStats(mask.astype(np.uint8), connectivity=8)
-    if n <= 2:
-        return mask
-    areas = stats[1:, cv2.CC_STAT_AREA]
-    return np.isin(comp, 1 + np.flatnonzero(areas >= fraction * areas.max()))
 
 
 class SearchSOTTracker(BaseTracker):
