@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from unicorn.trackers.base import filled_box_masks
+from unicorn.geometry import filled_box_masks
 from unicorn.trackers.vos import VOSTracker
 
 __all__ = ["filled_box_masks", "masks_from_boxes"]

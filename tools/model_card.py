@@ -63,7 +63,8 @@ from unicorn.errors import UserError  # noqa: E402
 from unicorn.evaluation import baselines, sot, vos  # noqa: E402
 from unicorn.evaluation.mot import evaluate_mot  # noqa: E402
 from unicorn.evaluation.report import json_ready  # noqa: E402
-from unicorn.trackers.base import check_boxes_xywh, mask_boxes_xyxy  # noqa: E402
+from unicorn.geometry import mask_boxes_xyxy  # noqa: E402
+from unicorn.inputs import check_boxes_xywh  # noqa: E402
 from unicorn.types import FrameResult  # noqa: E402
 
 DEFAULT_DATA = Path(os.environ.get("UNICORN_TEST_DATA") or REPO.parent / "shared" / "data")

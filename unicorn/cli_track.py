@@ -192,7 +192,7 @@ def _prompts(args: argparse.Namespace, formats: tuple[str, ...]) -> dict[str, An
     if not args.mask:
         return {"boxes": args.box}
     mask = _read_mask(args.mask)
-    from .trackers.base import mask_ids
+    from .inputs import mask_ids
 
     ids = mask_ids(mask)
     if "davis" in formats and max(ids) > DAVIS_MAX_ID:
@@ -271,8 +271,8 @@ def _track(args: argparse.Namespace, formats: tuple[str, ...], out: Path, name: 
     from tqdm import tqdm
 
     from .data.video_io import open_video
+    from .inputs import check_boxes_xywh, check_masks
     from .run import open_writers, run_tracker
-    from .trackers.base import check_boxes_xywh, check_masks
 
     source = open_video(args.input)
     try:

@@ -15,6 +15,7 @@ import torch
 from unicorn.data.samples import TASK_IDS, PairSample
 from unicorn.data.skips import BadSample
 from unicorn.data.train_sets.base import FrameLabels
+from unicorn.geometry import clip_boxes_xyxy
 
 PAD_VALUE = 114
 HSV_GAINS = (0.015, 0.7, 0.4)  # upstream augment_hsv: hue, saturation, value
@@ -122,11 +123,7 @@ class PairTransform:
         if self.augment and rng.random() < self.hsv_prob:
             nh, nw = int(frame.image.shape[0] * r), int(frame.image.shape[1] * r)
             image[:nh, :nw] = augment_hsv(np.ascontiguousarray(image[:nh, :nw]), rng, self.hsv_gains)
-        h, w = frame.image.shape[:2]
-        boxes = frame.boxes_xyxy.astype(np.float64).copy()
-        boxes[:, [0, 2]] = boxes[:, [0, 2]].clip(0, w)
-        boxes[:, [1, 3]] = boxes[:, [1, 3]].clip(0, h)
-        boxes *= r
+        boxes = clip_boxes_xyxy(frame.boxes_xyxy.astype(np.float64), frame.image.shape[:2]) * r
         wh = boxes[:, 2:] - boxes[:, :2]
         keep = np.flatnonzero(np.minimum(wh[:, 0], wh[:, 1]) > self.min_box_size)[:self.max_labels]
         rows = np.zeros((len(keep), 6), np.float32)

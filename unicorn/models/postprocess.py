@@ -7,6 +7,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from ..geometry import clip_boxes_xyxy
+
 PAD_VALUE = 114
 
 
@@ -69,11 +71,7 @@ def postprocess(decoded: torch.Tensor, num_classes: int, conf_thre: float, nms_t
 
 def box_to_frame(box_xyxy: torch.Tensor, r: float, input_hw: tuple[int, int]) -> np.ndarray:
     """Clamp a box to the padded input canvas and map it to original-frame pixels (float xyxy)."""
-    h, w = input_hw
-    b = box_xyxy.detach().double().cpu().numpy().copy()
-    b[..., 0::2] = np.clip(b[..., 0::2], 0, w)
-    b[..., 1::2] = np.clip(b[..., 1::2], 0, h)
-    return b / r
+    return clip_boxes_xyxy(box_xyxy.detach().double().cpu().numpy(), input_hw) / r
 
 
 def masks_to_frame(mask_probs: torch.Tensor, r: float, orig_hw: tuple[int, int]) -> torch.Tensor:

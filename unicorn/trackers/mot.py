@@ -12,6 +12,7 @@ import torch
 
 from ..checks import at_least, check_fields, check_ids, one_of, positive, unit
 from ..errors import UserError
+from ..geometry import clip_boxes_xyxy
 from ..models.build import mot_detector_of
 from ..models.features import FrameFeatures
 from ..models.postprocess import box_to_frame, masks_to_frame, postprocess
@@ -312,7 +313,4 @@ def check_detector_output(out, size: tuple[int, int]) -> tuple[np.ndarray, np.nd
     if not (np.isfinite(boxes).all() and np.isfinite(scores).all()):
         raise UserError("detector returned a box or score that is not a finite number; filter NaN/inf detections "
                         "before returning them")
-    h, w = size
-    boxes[:, 0::2] = boxes[:, 0::2].clip(0, w)
-    boxes[:, 1::2] = boxes[:, 1::2].clip(0, h)
-    return boxes, scores, classes
+    return clip_boxes_xyxy(boxes, size), scores, classes

@@ -21,19 +21,12 @@ import torch
 import torch.nn.functional as F
 
 from ..errors import UserError
+from ..geometry import clip_boxes_xyxy, filled_box_masks, mask_boxes_xyxy, xywh_to_xyxy
+from ..inputs import check_boxes_xywh, check_frame, check_masks, check_prompt_ids
 from ..models.interaction.memory import MemoryEmbedding, normalized_features
 from ..models.unicorn import Unicorn
 from ..types import FrameResult
-from .base import (
-    BaseTracker,
-    Frame,
-    check_boxes_xywh,
-    check_frame,
-    check_masks,
-    check_prompt_ids,
-    filled_box_masks,
-    mask_boxes_xyxy,
-)
+from .base import BaseTracker, Frame
 from .memory import LabelMemory
 from .regions import box_offsets, box_prior, cell_fractions, channel_argmax, main_blobs
 from .sot import SOTConfig, default_config
@@ -110,7 +103,7 @@ class PropagationTracker(BaseTracker):
             masks: (K, H, W) bool, none empty; from_prior: (K,) bool, False where the filled box was used.
         """
         xywh = check_boxes_xywh(boxes_xywh, check_frame(frame).shape[:2])
-        xyxy = np.concatenate([xywh[:, :2], xywh[:, :2] + xywh[:, 2:]], 1)
+        xyxy = xywh_to_xyxy(xywh)
         with torch.inference_mode():
             f, emb = self._embed(frame)
             probs = self._upsample(torch.cat([torch.zeros_like(emb[:1]), self.box_labels(emb, xyxy, f)]), f)[1:]
@@ -172,7 +165,7 @@ class PropagationTracker(BaseTracker):
                 new = self._input_maps(bin_masks, f)
                 prompt_xyxy = mask_boxes_xyxy(bin_masks)
             else:
-                prompt_xyxy = np.concatenate([xywh[:, :2], xywh[:, :2] + xywh[:, 2:]], 1)
+                prompt_xyxy = xywh_to_xyxy(xywh)
                 new = self.box_labels(emb, prompt_xyxy, f)
             old = previous if previous is not None else torch.zeros((1, *new.shape[1:]), device=new.device)
             old = old.clone()
@@ -257,7 +250,7 @@ class PropagationTracker(BaseTracker):
                 if box is not None:
                     pad = self._box_pad.get(i, np.zeros(4))
                     size = box[2:] - box[:2]
-                    self._boxes[i] = self._clip(box + pad * np.r_[size, size], f.size)
+                    self._boxes[i] = clip_boxes_xyxy(box + pad * np.r_[size, size], f.size)
 
     def _upsample(self, labels: torch.Tensor, f: Frame, full: bool = True) -> torch.Tensor:
         """(1 + K, h, w) labels -> at input pixels (``full=False``) or frame pixels."""
@@ -273,11 +266,6 @@ class PropagationTracker(BaseTracker):
         up = self._upsample(labels, f, full=False)
         mask = main_blobs((channel_argmax(up) == row).cpu().numpy())
         return None if mask is None else mask_boxes_xyxy(mask[None])[0] / f.r
-
-    @staticmethod
-    def _clip(box: np.ndarray, size: tuple[int, int]) -> np.ndarray:
-        h, w = size
-        return np.clip(box, 0, [w, h, w, h])
 
     def _result(self, size: tuple[int, int]) -> FrameResult:
         ids = self._ids

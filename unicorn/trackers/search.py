@@ -18,10 +18,12 @@ import torch
 import torch.nn.functional as F
 
 from ..errors import UserError
+from ..geometry import clip_boxes_xyxy, mask_boxes_xyxy, xywh_to_xyxy
+from ..inputs import check_boxes_xywh, check_frame, check_prompt_ids
 from ..models.interaction.memory import normalized_features, propagate_labels
 from ..models.unicorn import Unicorn
 from ..types import FrameResult
-from .base import BaseTracker, check_boxes_xywh, check_frame, check_prompt_ids, mask_boxes_xyxy
+from .base import BaseTracker
 from .memory import kept_cells
 from .regions import box_offsets, box_prior, main_blobs
 from .sot import SOTConfig
@@ -209,7 +211,7 @@ class SearchSOTTracker(BaseTracker):
         frame = self.check_frame_size(frame)  # (H, W) grey frames become BGR
         self._size = frame.shape[:2]
         with torch.inference_mode():
-            for box, i in zip(np.concatenate([xywh[:, :2], xywh[:, :2] + xywh[:, 2:]], 1), ids):
+            for box, i in zip(xywh_to_xyxy(xywh), ids):
                 crop = self._crop(self._size, box)
                 emb = self._embed(frame, crop)
                 fg = box_prior(emb, crop.to_input(box[None]), self.config.topk)
@@ -243,8 +245,7 @@ class SearchSOTTracker(BaseTracker):
                     continue
                 self._area[i] = 0.8 * self._area[i] + 0.2 * area
                 size = box[2:] - box[:2]
-                h0, w0 = self._size
-                self._boxes[i] = np.clip(box + self._pad[i] * np.r_[size, size], 0, [w0, h0, w0, h0])
+                self._boxes[i] = clip_boxes_xyxy(box + self._pad[i] * np.r_[size, size], self._size)
                 self._scores[i] = score
                 self._states[i] = "uncertain" if score < 2 * cfg.lost_score else "tracked"
                 self._misses[i] = 0

@@ -13,11 +13,13 @@ import torch
 
 from ..checks import FLAG, at_least, checked, one_of, unit
 from ..errors import UserError
+from ..geometry import xywh_to_xyxy
+from ..inputs import check_boxes_xywh, check_frame, check_prompt_ids
 from ..models.features import FrameFeatures
 from ..models.postprocess import box_to_frame, postprocess
 from ..models.unicorn import Unicorn
 from ..types import FrameResult
-from .base import BaseTracker, check_boxes_xywh, check_frame, check_prompt_ids
+from .base import BaseTracker
 
 SOT_SETTINGS = {"conf_thresh": unit(example=0.001), "nms_thresh": unit(example=0.65), "upstream_fp16": FLAG,
                 "motion_sigma": at_least(0), "scale_penalty": at_least(0), "min_score": unit(),
@@ -238,7 +240,7 @@ class SOTTracker(BaseTracker):
 
     def _add(self, frame: np.ndarray, boxes, ids) -> tuple[int, int]:
         xywh, ids = self._check_new(frame, boxes, ids)
-        xyxy = np.concatenate([xywh[:, :2], xywh[:, :2] + xywh[:, 2:]], 1)
+        xyxy = xywh_to_xyxy(xywh)
         if not self._refs:  # the first prompt fixes the video's frame scale
             self.fit_targets(xyxy, frame.shape[:2], self.config.max_target_size)
         f = self.preprocess(frame)

@@ -12,20 +12,13 @@ import numpy as np
 import torch
 
 from ..errors import UserError
+from ..geometry import filled_box_masks, mask_boxes_xyxy, xywh_to_xyxy
+from ..inputs import check_boxes_xywh, check_frame, check_masks, check_prompt_ids, mask_ids
 from ..models.features import FrameFeatures
 from ..models.postprocess import masks_to_frame, postprocess
 from ..models.unicorn import Unicorn
 from ..types import FrameResult
-from .base import (
-    BaseTracker,
-    check_boxes_xywh,
-    check_frame,
-    check_masks,
-    check_prompt_ids,
-    filled_box_masks,
-    mask_boxes_xyxy,
-    mask_ids,
-)
+from .base import BaseTracker
 from .sot import SOTConfig, default_config, select_target
 
 HELD_PROB = 0.9  # probability given to a held mask in the soft aggregation
@@ -120,7 +113,7 @@ class VOSTracker(BaseTracker):
             masks: (K, H, W) bool, none empty; from_head: (K,) bool, False where the filled box was used.
         """
         xywh = check_boxes_xywh(boxes_xywh, check_frame(frame).shape[:2])
-        xyxy = np.concatenate([xywh[:, :2], xywh[:, :2] + xywh[:, 2:]], 1)
+        xyxy = xywh_to_xyxy(xywh)
         if not self._refs:  # before the video starts: the scale its first prompt will get
             self.fit_targets(xyxy, frame.shape[:2], self.config.max_target_size)
         f = self.preprocess(frame)
