@@ -18,7 +18,8 @@ from unicorn.models.build import build_model
 from unicorn.models.convert import convert_state_dict
 from unicorn.models.features import FrameFeatures, id_feature_grid
 from unicorn.models.interaction.prior import box_label_map, downsample_label_map
-from unicorn.models.postprocess import box_to_frame, letterbox, masks_to_frame, postprocess
+from unicorn.models.postprocess import box_to_frame, masks_to_frame, postprocess
+from unicorn.preprocess import network_input
 
 from .conftest import MOT17_MINI, require_fixture, upstream_state_dict
 
@@ -144,7 +145,7 @@ def test_preprocessing_matches_upstream_letterbox(fixture_json):
         for size in ((256, 384), (320, 512)):
             for which in ("ref", "cur"):
                 image = cv2.imread(str(MOT17_MINI / pair[f"{which}_image"]))
-                tensor, r = letterbox(image, size)
+                tensor, r = network_input(image, size)
                 key = f"img_{pair_name}_{size[0]}x{size[1]}_{which}"
                 np.testing.assert_array_equal(tensor[None], inputs[key], err_msg=key)
 

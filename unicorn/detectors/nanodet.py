@@ -46,7 +46,7 @@ from ..checks import check_ids, check_value, positive, unit
 from ..errors import UserError, reason
 from ..geometry import clip_boxes_xyxy
 from ..inputs import check_frame
-from ..models.postprocess import letterbox
+from ..preprocess import network_input
 
 WEIGHTS = Path(__file__).resolve().parents[1] / "assets" / "nanodet-g.safetensors"
 INPUT_SIZE = 416
@@ -336,7 +336,7 @@ class NanoDetDetector:
 
     def preprocess(self, frame_bgr: np.ndarray) -> tuple[torch.Tensor, float]:
         """Frame -> (1, 3, H, W) normalised BGR network input (letterboxed) and the letterbox scale."""
-        image, r = letterbox(frame_bgr, self.network_size(frame_bgr.shape[:2]))
+        image, r = network_input(frame_bgr, self.network_size(frame_bgr.shape[:2]))
         x = torch.from_numpy(image)[None].to(self.device)
         return (x - self._mean) / self._std, r
 

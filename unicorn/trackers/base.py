@@ -15,8 +15,8 @@ from ..inputs import check_frame
 from ..models.features import FrameFeatures
 from ..models.heads.detection import HeadOutput
 from ..models.interaction.prior import box_label_map, downsample_label_map
-from ..models.postprocess import letterbox
 from ..models.unicorn import Unicorn
+from ..preprocess import network_input
 from ..types import FrameResult
 
 
@@ -73,7 +73,7 @@ class BaseTracker:
     def preprocess(self, frame: np.ndarray) -> Frame:
         """Letterbox a BGR frame (of the video's size) for the network."""
         frame = self.check_frame_size(frame)
-        image, r = letterbox(frame, self.input_size, self.frame_scale)
+        image, r = network_input(frame, self.input_size, self.frame_scale)
         tensor = torch.from_numpy(image)[None].to(self.device).contiguous(memory_format=torch.channels_last)
         return Frame(tensor, r, frame.shape[:2])
 

@@ -22,13 +22,12 @@ from ..geometry import clip_boxes_xyxy, mask_boxes_xyxy, xywh_to_xyxy
 from ..inputs import check_boxes_xywh, check_frame, check_prompt_ids
 from ..models.interaction.memory import normalized_features, propagate_labels
 from ..models.unicorn import Unicorn
+from ..preprocess import PAD_VALUE
 from ..types import FrameResult
 from .base import BaseTracker
 from .memory import kept_cells
 from .regions import box_offsets, box_prior, main_blobs
 from .sot import SOTConfig
-
-PAD_VALUE = 114
 
 
 @dataclass
