@@ -159,14 +159,15 @@ class OnnxRuntimeUnicorn(nn.Module):
             raise UserError("the exported propagation takes one reference and one current frame")
         return self.run("propagate_fp16" if upstream_fp16 else "propagate", embed_ref, embed_cur, ref_maps)
 
-    def detect(self, feats: FrameFeatures, priors: list[torch.Tensor] | None, task: str) -> HeadOutput:
-        """SOT head with (K, 1, h, w) priors per level, or the MOT head with ``priors`` None."""
-        if task == "sot" and priors is not None:
-            outs = self.run("sot_head", *feats.fpn, *[p.contiguous() for p in priors])
-        elif task == "mot" and priors is None:
-            outs = self.run("mot_head", *feats.fpn)
-        else:
-            raise UserError(f"the exported heads run task 'sot' with priors or 'mot' without; got {task!r}")
+    def detect_targets(self, feats: FrameFeatures, priors: list[torch.Tensor]) -> HeadOutput:
+        """The SOT head with (K, 1, h, w) priors per level; see :meth:`Unicorn.detect_targets`."""
+        return self._head_output(self.run("sot_head", *feats.fpn, *[p.contiguous() for p in priors]))
+
+    def detect_objects(self, feats: FrameFeatures) -> HeadOutput:
+        """The MOT head (zero prior); see :meth:`Unicorn.detect_objects`."""
+        return self._head_output(self.run("mot_head", *feats.fpn))
+
+    def _head_output(self, outs: list[torch.Tensor]) -> HeadOutput:
         n = len(self.strides)
         return HeadOutput(outs[:n], outs[n:], self.strides)
 

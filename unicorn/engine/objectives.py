@@ -7,7 +7,6 @@ from torch import nn
 
 from ..errors import UserError
 from ..models.features import EMBED_STRIDE
-from ..models.heads.detection import TASK_MOT
 from ..models.losses.detection import detection_loss
 from ..models.losses.memory import label_cells, propagation_loss
 from ..models.losses.unicorn_loss import matched_objects
@@ -43,7 +42,7 @@ class DetectionObjective(nn.Module):
         """
         b, _, _, h, w = images.shape
         feats = self.model.extract_features(images[:, 1])
-        head_out = self.model.detect(feats, None, TASK_MOT)
+        head_out = self.model.detect_objects(feats)
         kwargs = {}
         if masks is not None:
             kwargs = {"masks": masks[:, 1], "mask_outputs": self.model.segment(feats)}

@@ -5,7 +5,8 @@ Data flows top to bottom::
     image -> backbone (C3, C4, C5) -> neck (P3, P4, P5)                 extract_features
     C4 of reference + current -> deformable interaction -> embeddings    interact
     reference map @ softmax(E_ref . E_cur) -> target prior               propagate
-    (P3..P5, prior) -> detection head (SOT or MOT predictors)            detect
+    (P3..P5, prior) -> detection head: SOT predictors                    detect_targets
+    P3..P5, zero prior -> detection head: MOT predictors                 detect_objects
     P3..P5 -> mask branch; dynamic params -> per-instance masks          segment / instance_masks
     embedding sampled at box centres -> ID features                      id_features
 
@@ -127,16 +128,22 @@ class Unicorn(nn.Module):
         fn = propagate_prior_fp16 if upstream_fp16 else propagate_prior
         return multiscale_priors(fn(embed_ref, embed_cur, ref_maps))
 
-    def detect(self, feats: FrameFeatures, priors: list[torch.Tensor] | None, task: str) -> HeadOutput:
-        """Run the head with SOT (``priors`` given) or MOT (``priors`` None = zero prior) predictors.
+    def detect_targets(self, feats: FrameFeatures, priors: list[torch.Tensor]) -> HeadOutput:
+        """The head's SOT/VOS predictors on a frame, with the target priors of :meth:`propagate`.
 
-        Priors may hold K targets in their batch axis while ``feats`` holds one image: the
-        features are repeated so every target gets its own pass of the head.
+        Args:
+            feats: the frame's features (one image, or one per target).
+            priors: per level (K, 1, h, w): K targets in the batch axis. When ``feats`` holds one image,
+                it is repeated so that every target gets its own pass of the head.
         """
         fpn = feats.fpn
-        if priors is not None and priors[0].shape[0] != fpn[0].shape[0]:
+        if priors[0].shape[0] != fpn[0].shape[0]:
             fpn = [f.expand(priors[0].shape[0], -1, -1, -1) for f in fpn]
-        return self.head(fpn, priors, task)
+        return self.head.detect_targets(fpn, priors)
+
+    def detect_objects(self, feats: FrameFeatures) -> HeadOutput:
+        """The head's MOT/MOTS predictors (every object of the model's classes) with a zero prior."""
+        return self.head.detect_objects(feats.fpn)
 
     @staticmethod
     def decode(head_out: HeadOutput) -> tuple[torch.Tensor, torch.Tensor]:

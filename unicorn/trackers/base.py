@@ -100,7 +100,7 @@ class BaseTracker:
         """
         e_ref, e_cur = self.model.interact(ref, cur)
         priors = self.model.propagate(e_ref, e_cur, maps, upstream_fp16=upstream_fp16)
-        head_out = self.model.detect(cur, [p.transpose(0, 1) for p in priors], "sot")  # (K, 1, h, w) priors
+        head_out = self.model.detect_targets(cur, [p.transpose(0, 1) for p in priors])  # (K, 1, h, w) priors
         decoded, locations = self.model.decode(head_out)
         return head_out, decoded, locations
 

@@ -225,7 +225,7 @@ class MOTTracker(BaseTracker):
             cur = self.features(f) if f is not None and not (box_masks and cfg.association == "bytetrack") else None
             head_out = idx = locations = boxes_in = None
             if self.detector is None:
-                head_out = self.model.detect(cur, None, "mot")
+                head_out = self.model.detect_objects(cur)
                 decoded, locations = self.model.decode(head_out)
                 dets, idx = postprocess(decoded[0], self.model.num_classes, cfg.conf_thresh, cfg.nms_thresh)
                 boxes_in = dets[:, :4]
