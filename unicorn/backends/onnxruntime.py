@@ -143,6 +143,10 @@ class OnnxRuntimeUnicorn(nn.Module):
             self.session("interact")  # raises the reason this export has none
         return feats.tokens
 
+    def with_tokens(self, feats: FrameFeatures) -> FrameFeatures:
+        """``feats`` itself once it is known to hold its tokens (the ``features`` graph computes them)."""
+        return replace(feats, tokens=self.tokens(feats))
+
     def interact(self, ref: FrameFeatures, cur: FrameFeatures) -> tuple[torch.Tensor, torch.Tensor]:
         """(E_ref, E_cur), each (1, C, H/8, W/8)."""
         e_ref, e_cur = self.run("interact", self.tokens(ref).src, self.tokens(cur).src)

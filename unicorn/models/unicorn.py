@@ -15,6 +15,8 @@ Data flows top to bottom::
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -85,15 +87,18 @@ class Unicorn(nn.Module):
         return isinstance(self.embedding, MemoryEmbedding)
 
     def tokens(self, feats: FrameFeatures) -> FrameTokens | None:
-        """Interaction tokens of a frame (computed once, then cached on ``feats``; None for a memory
-        embedding, which needs none)."""
+        """Interaction tokens of a frame: those kept on ``feats`` (see :meth:`with_tokens`), else computed now
+        and not kept; None for a memory embedding, which needs none."""
         if self.embedding is None:
             raise ValueError("this variant is a plain detector without the unified embedding")
         if self.has_memory_embedding:
             return None  # nothing to prepare: a memory embedding embeds each frame on its own
-        if feats.tokens is None:
-            feats.tokens = self.embedding.tokens(feats.c4)
-        return feats.tokens
+        return feats.tokens if feats.tokens is not None else self.embedding.tokens(feats.c4)
+
+    def with_tokens(self, feats: FrameFeatures) -> FrameFeatures:
+        """``feats`` with its interaction tokens computed and kept, for a frame that meets several others
+        (a reference frame, or a current frame with several references)."""
+        return replace(feats, tokens=self.tokens(feats))
 
     def _memory_embed(self, feats: FrameFeatures) -> torch.Tensor:
         """A memory embedding scaled so that the prior's softmax (scale 1) runs at its temperature."""

@@ -78,7 +78,12 @@ class BaseTracker:
         return Frame(tensor, r, frame.shape[:2])
 
     def features(self, frame: Frame) -> FrameFeatures:
+        """The network's features of a frame (without interaction tokens)."""
         return self.model.extract_features(frame.image)
+
+    def reference_features(self, frame: Frame) -> FrameFeatures:
+        """What later frames read of a prompt frame: C4 (and C3) with its interaction tokens, computed once."""
+        return self.model.with_tokens(self.features(frame)).for_reference()
 
     def box_maps(self, boxes_xyxy: np.ndarray, r: float) -> torch.Tensor:
         """Stride-8 reference maps of (K, 4) original-pixel boxes, as (1, K, H/8, W/8) on the device."""

@@ -243,14 +243,14 @@ class MOTTracker(BaseTracker):
                 keep &= scores > cfg.min_score
             sel = np.flatnonzero(keep)
             if cfg.association == "embedding":
+                cur = self.model.with_tokens(cur)  # read again by the next frame
                 ref = self._prev if self._prev is not None else cur
                 e_cur = self.model.embed_current(ref, cur)
                 sel_t = torch.from_numpy(sel).to(self.device)
                 centres = (boxes_in[sel_t, :2] + boxes_in[sel_t, 2:4]) / 2
                 embeds = self.model.id_features(e_cur, centres).float().cpu().numpy()
                 tracks = self._assoc.update(boxes[sel], scores[sel], embeds, classes[sel])
-                self.model.tokens(cur)
-                self._prev = FrameFeatures([], cur.c4, cur.tokens)  # keep only what the next frame needs
+                self._prev = cur.for_reference()  # keep only what the next frame needs
             else:
                 tracks = self._assoc.update(boxes[sel], scores[sel], classes[sel])
             masks = None

@@ -162,7 +162,7 @@ def default_config(model: Unicorn, cls: type[SOTConfig], **overrides) -> SOTConf
 class _Reference:
     """A reference frame and the targets prompted on it (maps: (1, K, h/8, w/8))."""
 
-    feats: FrameFeatures
+    feats: FrameFeatures  # as later frames read it (BaseTracker.reference_features)
     ids: list[int] = field(default_factory=list)
     maps: torch.Tensor | None = None
 
@@ -245,8 +245,7 @@ class SOTTracker(BaseTracker):
             self.fit_targets(xyxy, frame.shape[:2], self.config.max_target_size)
         f = self.preprocess(frame)
         with torch.inference_mode():
-            ref = _Reference(self.features(f), ids, self.box_maps(xyxy, f.r))
-            self.model.tokens(ref.feats)
+            ref = _Reference(self.reference_features(f), ids, self.box_maps(xyxy, f.r))
         self._refs.append(ref)
         for i, box in zip(ids, xyxy):
             self._boxes[i] = box
@@ -259,7 +258,7 @@ class SOTTracker(BaseTracker):
         f = self.preprocess(frame)
         cfg = self.config
         with torch.inference_mode():
-            cur = self.features(f)
+            cur = self.model.with_tokens(self.features(f))  # shared by every reference
             for ref in self._refs:
                 _, decoded, _ = self.detect_targets(ref.feats, cur, ref.maps, cfg.upstream_fp16)
                 for k, target in enumerate(ref.ids):

@@ -35,7 +35,7 @@ class VOSConfig(SOTConfig):
 class _Reference:
     """A reference frame and the objects that were prompted on it."""
 
-    feats: FrameFeatures
+    feats: FrameFeatures  # as later frames read it (BaseTracker.reference_features)
     object_ids: list[int] = field(default_factory=list)
     maps: list[torch.Tensor] = field(default_factory=list)  # each (1, h/8, w/8)
 
@@ -171,8 +171,7 @@ class VOSTracker(BaseTracker):
             self.fit_targets(mask_boxes_xyxy(bin_masks), frame.shape[:2], self.config.max_target_size)
         f = self.preprocess(frame)
         with torch.inference_mode():
-            ref = _Reference(self.features(f))
-            self.model.tokens(ref.feats)
+            ref = _Reference(self.reference_features(f))
         maps = self.box_maps(mask_boxes_xyxy(bin_masks), f.r)[0]  # (K, h/8, w/8)
         for i, obj_id in enumerate(ids):
             ref.object_ids.append(obj_id)
@@ -200,7 +199,7 @@ class VOSTracker(BaseTracker):
         obj_ids = sorted(self._objects)
         probs = np.zeros((len(obj_ids), *f.size), np.float32)
         with torch.inference_mode():
-            cur = self.features(f)
+            cur = self.model.with_tokens(self.features(f))  # shared by every reference
             mask_feats, up_weights = self.model.segment(cur)
             for ref in self._refs:
                 maps = torch.stack(ref.maps, 1)  # (1, K, h, w)
