@@ -1,7 +1,8 @@
 """Task trackers: thin policies over one Unicorn model."""
 
 from .base import BaseTracker
-from .mot import MOTConfig, MOTTracker, remove_overlaps
+from .mot import MOTConfig, MOTTracker
+from .mots import remove_overlaps
 from .sot import SOTConfig, SOTTracker
 from .vos import VOSConfig, VOSTracker, soft_aggregate
 
