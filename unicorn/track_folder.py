@@ -88,7 +88,7 @@ def class_ids(classes: Sequence[int | str] | None, names: Sequence[str]) -> tupl
 def _check_prompts(task: str, boxes: Any, masks: Any, formats: tuple[str, ...], size: tuple[int, int]
                    ) -> dict[str, Any]:
     """``init`` arguments for the task, checked against a first frame of ``size`` (H, W)."""
-    from .trackers.base import check_boxes_xywh, check_masks, mask_ids
+    from .inputs import check_boxes_xywh, check_masks, mask_ids
 
     if task == "sot" and boxes is None:
         raise UserError("SOT needs at least one box x,y,w,h on the first frame")

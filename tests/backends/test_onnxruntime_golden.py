@@ -47,7 +47,7 @@ def run_steps(model, ref: torch.Tensor, cur: torch.Tensor, cfg: dict, c: dict) -
     out["prior_fp32_s8"] = model.propagate(out["E_ref"], out["E_cur"], label)[0]
     priors = model.propagate(out["E_ref"], out["E_cur"], label, upstream_fp16=True)
     out.update(prior_s8=priors[0], prior_s16=priors[1], prior_s32=priors[2])
-    sot = model.detect(f_cur, [p.transpose(0, 1) for p in priors], "sot")
+    sot = model.detect_targets(f_cur, [p.transpose(0, 1) for p in priors])
     decoded, locations = model.decode(sot)
     out["sot_head_out"] = decoded
     out["mask_feats"], out["up_masks"] = model.segment(f_cur)
@@ -60,7 +60,7 @@ def run_steps(model, ref: torch.Tensor, cur: torch.Tensor, cfg: dict, c: dict) -
     out["vos_masks_top3"] = model.instance_masks(sot, out["mask_feats"], out["up_masks"], idx[:3], locations)
     p = masks_to_frame(out["vos_masks_top3"][:1], r, (h0, w0))[0]
     out["vos_mask_orig_top1"], out["vos_final_mask"] = p, p > 1 - p
-    mot = model.detect(f_cur, None, "mot")
+    mot = model.detect_objects(f_cur)
     out["mot_head_out"] = decoded_mot = model.decode(mot)[0]
     mdets, midx = postprocess(decoded_mot[0].clone(), model.num_classes, c["MOT_CONF"], c["MOT_NMS"])
     out["mot_dets"], out["mot_dets_anchor_idx"] = mdets, midx
@@ -154,7 +154,7 @@ def test_dynamic_targets_and_anchors_match_torch(ort_model):
             feats = m.extract_features(image)
             e_ref, e_cur = m.interact(feats, feats)
             priors = [p.transpose(0, 1) for p in m.propagate(e_ref, e_cur, maps)]
-            head = m.detect(feats, priors, "sot")
+            head = m.detect_targets(feats, priors)
             decoded, locations = m.decode(head)
             mask_feats, up = m.segment(feats)
             idx = torch.tensor([5, 1600, 1700, 2000, 2015])  # anchors on all three levels

@@ -14,7 +14,8 @@ from unicorn.data.samples import PairSample, collate_pairs
 from unicorn.data.skips import BadDataWarning
 from unicorn.data.synthetic import SyntheticPairDataset
 from unicorn.data.train_sets.base import FrameLabels, TableVideo, TrainSet, Video
-from unicorn.data.transforms import PairTransform, letterbox
+from unicorn.data.transforms import PairTransform
+from unicorn.preprocess import letterbox
 
 
 class ToyVideo(Video):

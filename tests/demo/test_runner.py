@@ -18,7 +18,7 @@ from unicorn.evaluation.readers import (
     read_coco_tracks,
     read_pytracking_txt,
 )
-from unicorn.trackers.base import filled_box_masks
+from unicorn.geometry import filled_box_masks
 
 from .videos import make_empty, make_text_as_mp4, make_video, square_box
 

@@ -60,7 +60,7 @@ def test_masks_graph_matches_instance_masks():
         nn.init.normal_(conv.weight, std=0.05, generator=gen)
     with torch.no_grad():
         feats = model.extract_features(torch.rand(1, 3, *SIZE, generator=gen) * 255)
-        head = model.detect(feats, None, "mot")
+        head = model.detect_objects(feats)
         _, locations = model.decode(head)
         mask_feats, up = model.segment(feats)
         idx = torch.tensor([0, 17, 319, 320, 399, 419])  # levels 0, 0, 0, 1, 1, 2
@@ -103,7 +103,7 @@ def test_torchscript_graphs_load_and_match_the_model(tmp_path):
             torch.testing.assert_close(ours, theirs)
         priors = [torch.rand(4, 1, *p.shape[-2:]) for p in feats.fpn]  # K = 4, traced with 2
         raw = torch.jit.load(str(tmp_path / "sot_head.pt"))(*feats.fpn, *priors)
-        for ours, theirs in zip(raw, model.detect(feats, priors, "sot").raw):
+        for ours, theirs in zip(raw, model.detect_targets(feats, priors).raw):
             torch.testing.assert_close(ours, theirs)
     assert not model.training
 

@@ -16,9 +16,10 @@ import torch
 
 from unicorn.models.build import build_model
 from unicorn.models.convert import convert_state_dict
+from unicorn.models.features import FrameFeatures, id_feature_grid
 from unicorn.models.interaction.prior import box_label_map, downsample_label_map
-from unicorn.models.postprocess import box_to_frame, letterbox, masks_to_frame, postprocess
-from unicorn.models.unicorn import FrameFeatures, id_feature_grid
+from unicorn.models.postprocess import box_to_frame, masks_to_frame, postprocess
+from unicorn.preprocess import network_input
 
 from .conftest import MOT17_MINI, require_fixture, upstream_state_dict
 
@@ -64,7 +65,7 @@ def run_pipeline(model, ref: torch.Tensor, cur: torch.Tensor, cfg: dict, fx: dic
     priors = model.propagate(out["E_ref"], out["E_cur"], label, upstream_fp16=True)
     out.update(prior_s8=priors[0], prior_s16=priors[1], prior_s32=priors[2])
     # SOT / VOS
-    sot = model.detect(f_cur, priors, "sot")
+    sot = model.detect_targets(f_cur, priors)
     decoded, locations = model.decode(sot)
     out["sot_head_out"], out["locations"] = decoded, locations
     out["mask_feats"], out["up_masks"] = model.segment(f_cur)
@@ -80,7 +81,7 @@ def run_pipeline(model, ref: torch.Tensor, cur: torch.Tensor, cfg: dict, fx: dic
     out["vos_mask_orig_top1"] = p
     out["vos_final_mask"] = p > 1 - p  # soft aggregation of one object: argmax([1 - p, p])
     # MOT / MOTS
-    mot = model.detect(f_cur, None, "mot")
+    mot = model.detect_objects(f_cur)
     decoded_mot, _ = model.decode(mot)
     out["mot_head_out"] = decoded_mot
     mdets, midx = postprocess(decoded_mot[0].clone(), model.num_classes, c["MOT_CONF"], c["MOT_NMS"])
@@ -144,7 +145,7 @@ def test_preprocessing_matches_upstream_letterbox(fixture_json):
         for size in ((256, 384), (320, 512)):
             for which in ("ref", "cur"):
                 image = cv2.imread(str(MOT17_MINI / pair[f"{which}_image"]))
-                tensor, r = letterbox(image, size)
+                tensor, r = network_input(image, size)
                 key = f"img_{pair_name}_{size[0]}x{size[1]}_{which}"
                 np.testing.assert_array_equal(tensor[None], inputs[key], err_msg=key)
 
@@ -239,8 +240,9 @@ def test_teacher_forced_head_and_interaction(fixture_json):
             assert_close(name, mine.numpy(), ref[name], 1e-4 * np.abs(ref[name]).max(), 1e-4)
         assert_close("E_cur", model.embedding.embed(t["F_cur"]).numpy(), ref["E_cur"], 1e-4 * 50, 1e-4)
         feats = FrameFeatures([t["P3"], t["P4"], t["P5"]], t["C4_cur"])
-        for task, priors in (("sot", [t["prior_s8"], t["prior_s16"], t["prior_s32"]]), ("mot", None)):
-            decoded, _ = model.decode(model.detect(feats, priors, task))
+        priors = [t["prior_s8"], t["prior_s16"], t["prior_s32"]]
+        for task, head_out in (("sot", model.detect_targets(feats, priors)), ("mot", model.detect_objects(feats))):
+            decoded, _ = model.decode(head_out)
             stored = ref[f"{task}_head_out"]
             assert_close(f"{task} boxes", decoded[..., :4].numpy(), stored[..., :4], 2e-3, 1e-5)
             assert_close(f"{task} probs", decoded[..., 4:].numpy(), stored[..., 4:], 1e-5)

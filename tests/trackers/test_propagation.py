@@ -10,7 +10,8 @@ from unicorn.errors import UserError
 from unicorn.models.build import build_model
 from unicorn.trackers.configs import SOTConfig
 from unicorn.trackers.memory import LabelMemory, kept_cells
-from unicorn.trackers.propagation import PropagationTracker, box_prior
+from unicorn.trackers.propagation import PropagationTracker
+from unicorn.trackers.regions import box_prior
 from unicorn.trackers.search import SearchSOTTracker
 
 H, W, SIDE = 240, 320, 60

@@ -20,10 +20,11 @@ from torch import nn
 
 from ..config import ModelConfig
 from ..errors import UserError
+from ..models.features import FrameFeatures
 from ..models.heads.detection import HeadOutput
 from ..models.interaction.embedding import FrameTokens
 from ..models.layers import aligned_bilinear
-from ..models.unicorn import FrameFeatures, Unicorn
+from ..models.unicorn import Unicorn
 from .threads import apply_threads
 
 BACKENDS = ("torch", "onnxruntime")
@@ -142,6 +143,10 @@ class OnnxRuntimeUnicorn(nn.Module):
             self.session("interact")  # raises the reason this export has none
         return feats.tokens
 
+    def with_tokens(self, feats: FrameFeatures) -> FrameFeatures:
+        """``feats`` itself once it is known to hold its tokens (the ``features`` graph computes them)."""
+        return replace(feats, tokens=self.tokens(feats))
+
     def interact(self, ref: FrameFeatures, cur: FrameFeatures) -> tuple[torch.Tensor, torch.Tensor]:
         """(E_ref, E_cur), each (1, C, H/8, W/8)."""
         e_ref, e_cur = self.run("interact", self.tokens(ref).src, self.tokens(cur).src)
@@ -158,14 +163,15 @@ class OnnxRuntimeUnicorn(nn.Module):
             raise UserError("the exported propagation takes one reference and one current frame")
         return self.run("propagate_fp16" if upstream_fp16 else "propagate", embed_ref, embed_cur, ref_maps)
 
-    def detect(self, feats: FrameFeatures, priors: list[torch.Tensor] | None, task: str) -> HeadOutput:
-        """SOT head with (K, 1, h, w) priors per level, or the MOT head with ``priors`` None."""
-        if task == "sot" and priors is not None:
-            outs = self.run("sot_head", *feats.fpn, *[p.contiguous() for p in priors])
-        elif task == "mot" and priors is None:
-            outs = self.run("mot_head", *feats.fpn)
-        else:
-            raise UserError(f"the exported heads run task 'sot' with priors or 'mot' without; got {task!r}")
+    def detect_targets(self, feats: FrameFeatures, priors: list[torch.Tensor]) -> HeadOutput:
+        """The SOT head with (K, 1, h, w) priors per level; see :meth:`Unicorn.detect_targets`."""
+        return self._head_output(self.run("sot_head", *feats.fpn, *[p.contiguous() for p in priors]))
+
+    def detect_objects(self, feats: FrameFeatures) -> HeadOutput:
+        """The MOT head (zero prior); see :meth:`Unicorn.detect_objects`."""
+        return self._head_output(self.run("mot_head", *feats.fpn))
+
+    def _head_output(self, outs: list[torch.Tensor]) -> HeadOutput:
         n = len(self.strides)
         return HeadOutput(outs[:n], outs[n:], self.strides)
 

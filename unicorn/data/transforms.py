@@ -1,6 +1,7 @@
 """Training-pair augmentation as upstream's ``TrainTransform_omni`` / ``TrainTransform_Ins``:
-HSV jitter per frame, one horizontal flip shared by both frames, top-left letterbox (pad 114),
-boxes smaller than 1 px dropped, at most 100 labels, masks at 1/2 resolution.
+HSV jitter per frame, one horizontal flip shared by both frames, top-left letterbox (the one inference uses,
+:func:`unicorn.preprocess.letterbox`), boxes smaller than 1 px dropped, at most 100 labels, masks at 1/2
+resolution.
 
 No mosaic, mixup or affine jitter (upstream turns them off for tracking); multi-scale training
 is done by the engine on whole batches.
@@ -15,8 +16,9 @@ import torch
 from unicorn.data.samples import TASK_IDS, PairSample
 from unicorn.data.skips import BadSample
 from unicorn.data.train_sets.base import FrameLabels
+from unicorn.geometry import clip_boxes_xyxy
+from unicorn.preprocess import letterbox
 
-PAD_VALUE = 114
 HSV_GAINS = (0.015, 0.7, 0.4)  # upstream augment_hsv: hue, saturation, value
 
 
@@ -37,25 +39,6 @@ def augment_hsv(image: np.ndarray, rng: np.random.Generator, gains: tuple[float,
     lut_val = np.clip(x * r[2], 0, 255).astype(np.uint8)
     hsv = cv2.merge((cv2.LUT(hue, lut_hue), cv2.LUT(sat, lut_sat), cv2.LUT(val, lut_val)))
     return cv2.cvtColor(hsv, cv2.COLOR_HSV2BGR)
-
-
-def letterbox(image: np.ndarray, size_hw: tuple[int, int], pad: int = PAD_VALUE) -> tuple[np.ndarray, float]:
-    """Resize by ``r = min(H/h, W/w)`` and place top-left on a ``pad``-filled canvas.
-
-    Args:
-        image: (h, w, 3) uint8.
-        size_hw: output (H, W).
-
-    Returns:
-        ``(canvas (H, W, 3) uint8, r)``.
-    """
-    h, w = image.shape[:2]
-    r = min(size_hw[0] / h, size_hw[1] / w)
-    out = np.full((size_hw[0], size_hw[1], 3), pad, dtype=np.uint8)
-    nh, nw = int(h * r), int(w * r)
-    resized = image if (nh, nw) == (h, w) else cv2.resize(image, (nw, nh), interpolation=cv2.INTER_LINEAR)
-    out[:nh, :nw] = resized
-    return out, r
 
 
 def letterbox_masks(masks: np.ndarray, size_hw: tuple[int, int], stride: int = 2) -> np.ndarray:
@@ -122,11 +105,7 @@ class PairTransform:
         if self.augment and rng.random() < self.hsv_prob:
             nh, nw = int(frame.image.shape[0] * r), int(frame.image.shape[1] * r)
             image[:nh, :nw] = augment_hsv(np.ascontiguousarray(image[:nh, :nw]), rng, self.hsv_gains)
-        h, w = frame.image.shape[:2]
-        boxes = frame.boxes_xyxy.astype(np.float64).copy()
-        boxes[:, [0, 2]] = boxes[:, [0, 2]].clip(0, w)
-        boxes[:, [1, 3]] = boxes[:, [1, 3]].clip(0, h)
-        boxes *= r
+        boxes = clip_boxes_xyxy(frame.boxes_xyxy.astype(np.float64), frame.image.shape[:2]) * r
         wh = boxes[:, 2:] - boxes[:, :2]
         keep = np.flatnonzero(np.minimum(wh[:, 0], wh[:, 1]) > self.min_box_size)[:self.max_labels]
         rows = np.zeros((len(keep), 6), np.float32)

@@ -44,8 +44,9 @@ from torch import nn
 
 from ..checks import check_ids, check_value, positive, unit
 from ..errors import UserError, reason
-from ..models.postprocess import letterbox
-from ..trackers.base import check_frame
+from ..geometry import clip_boxes_xyxy
+from ..inputs import check_frame
+from ..preprocess import network_input
 
 WEIGHTS = Path(__file__).resolve().parents[1] / "assets" / "nanodet-g.safetensors"
 INPUT_SIZE = 416
@@ -335,7 +336,7 @@ class NanoDetDetector:
 
     def preprocess(self, frame_bgr: np.ndarray) -> tuple[torch.Tensor, float]:
         """Frame -> (1, 3, H, W) normalised BGR network input (letterboxed) and the letterbox scale."""
-        image, r = letterbox(frame_bgr, self.network_size(frame_bgr.shape[:2]))
+        image, r = network_input(frame_bgr, self.network_size(frame_bgr.shape[:2]))
         x = torch.from_numpy(image)[None].to(self.device)
         return (x - self._mean) / self._std, r
 
@@ -346,9 +347,6 @@ class NanoDetDetector:
         boxes, scores = decode(self.net(x), tuple(x.shape[-2:]))
         boxes, scores, labels = select(boxes, scores, self.score_thresh, self.nms_thresh, self.classes,
                                        self.max_detections)
-        h0, w0 = frame_bgr.shape[:2]
-        boxes = boxes / r
-        boxes[:, 0::2] = boxes[:, 0::2].clamp(0, w0)
-        boxes[:, 1::2] = boxes[:, 1::2].clamp(0, h0)
-        return (boxes.cpu().numpy().astype(np.float32), scores.cpu().numpy().astype(np.float32),
+        boxes = clip_boxes_xyxy((boxes / r).cpu().numpy(), frame_bgr.shape[:2])
+        return (boxes.astype(np.float32), scores.cpu().numpy().astype(np.float32),
                 labels.cpu().numpy().astype(np.int64))

@@ -6,11 +6,10 @@ import torch
 from torch import nn
 
 from ..errors import UserError
-from ..models.heads.detection import TASK_MOT
+from ..models.features import EMBED_STRIDE
 from ..models.losses.detection import detection_loss
 from ..models.losses.memory import label_cells, propagation_loss
 from ..models.losses.unicorn_loss import matched_objects
-from ..models.unicorn import EMBED_STRIDE
 
 
 class DetectionObjective(nn.Module):
@@ -43,7 +42,7 @@ class DetectionObjective(nn.Module):
         """
         b, _, _, h, w = images.shape
         feats = self.model.extract_features(images[:, 1])
-        head_out = self.model.detect(feats, None, TASK_MOT)
+        head_out = self.model.detect_objects(feats)
         kwargs = {}
         if masks is not None:
             kwargs = {"masks": masks[:, 1], "mask_outputs": self.model.segment(feats)}

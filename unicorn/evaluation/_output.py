@@ -152,19 +152,6 @@ def decode_rle(rle: dict) -> np.ndarray:
     return mask_utils.decode(rle).astype(bool)
 
 
-def boxes_from_masks(masks: np.ndarray) -> np.ndarray:
-    """(N, H, W) bool masks -> (N, 4) float32 tight x1 y1 x2 y2 boxes (x2 = last column + 1).
-
-    Empty masks give an all-zero box.
-    """
-    out = np.zeros((len(masks), 4), dtype=np.float32)
-    for i, m in enumerate(masks):
-        ys, xs = np.nonzero(m)
-        if len(xs):
-            out[i] = (xs.min(), ys.min(), xs.max() + 1, ys.max() + 1)
-    return out
-
-
 def davis_palette() -> np.ndarray:
     """(256, 3) uint8 DAVIS palette (the PASCAL VOC colour map: 1 = dark red, 2 = green, ...).
 

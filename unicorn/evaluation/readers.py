@@ -16,8 +16,9 @@ import numpy as np
 from PIL import Image
 
 from ..errors import UserError
+from ..geometry import mask_boxes_xyxy
 from ..types import FrameResult
-from ._output import boxes_from_masks, decode_rle
+from ._output import decode_rle
 
 __all__ = [
     "iter_davis_pngs",
@@ -116,7 +117,7 @@ def iter_mots(
             masks[i] = decode_rle({"size": [int(c[3]), int(c[4])], "counts": c[5]})
         classes = [int(c[2]) if inverse is None else inverse[int(c[2])] for c in r]
         ids = [int(c[1]) % 1000 if decode_class_in_id else int(c[1]) for c in r]
-        yield FrameResult(f, size, track_ids=ids, boxes_xyxy=boxes_from_masks(masks),
+        yield FrameResult(f, size, track_ids=ids, boxes_xyxy=mask_boxes_xyxy(masks),
                           scores=np.ones(len(r)), class_ids=classes, masks=masks)
 
 
@@ -137,7 +138,7 @@ def iter_davis_pngs(folder: str | Path) -> Iterator[FrameResult]:
         ids = ids[ids != 0]
         masks = index[None] == ids[:, None, None]
         yield FrameResult(int(file.stem) if file.stem.isdigit() else pos, index.shape, track_ids=ids,
-                          boxes_xyxy=boxes_from_masks(masks), scores=np.ones(len(ids)),
+                          boxes_xyxy=mask_boxes_xyxy(masks), scores=np.ones(len(ids)),
                           class_ids=np.zeros(len(ids)), masks=masks)
 
 
@@ -223,7 +224,7 @@ def read_youtube_vis(path: str | Path, *, category_map: Mapping[int, int] | None
                 masks[i] = decode_rle(t["segmentations"][f])
             frames.append(FrameResult(
                 f, tuple(size), track_ids=[t.get("track_id", k) for k, t in present],
-                boxes_xyxy=boxes_from_masks(masks), scores=[t["score"] for _, t in present],
+                boxes_xyxy=mask_boxes_xyxy(masks), scores=[t["score"] for _, t in present],
                 class_ids=[to_class(t["category_id"]) for _, t in present], masks=masks,
             ))
         out[vid] = frames

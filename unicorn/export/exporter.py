@@ -29,11 +29,20 @@ import torch
 from torch import nn
 
 from ..errors import UserError
+from ..models.features import EMBED_STRIDE
 from ..models.interaction.deformable import DeformableEncoderLayer
 from ..models.interaction.embedding import UnifiedEmbedding
-from ..models.unicorn import EMBED_STRIDE, Unicorn
+from ..models.unicorn import Unicorn
 from .formats import FORMATS, MANIFEST, OPSET  # noqa: E402  (re-exported)
-from .graphs import FeaturesGraph, HeadGraph, InteractGraph, MasksGraph, PropagateGraph, SegmentGraph
+from .graphs import (
+    FeaturesGraph,
+    InteractGraph,
+    MasksGraph,
+    ObjectHeadGraph,
+    PropagateGraph,
+    SegmentGraph,
+    TargetHeadGraph,
+)
 
 SUFFIX = {"onnx": ".onnx", "torchscript": ".pt"}
 
@@ -110,14 +119,14 @@ def graph_specs(model: Unicorn, size: tuple[int, int], targets: int = 2) -> tupl
                                     "reference maps propagated to the current frame" + (", float16" if fp16 else ""))
         with torch.no_grad():
             priors = [p.transpose(0, 1) for p in specs["propagate"].module(e, e, maps)]
-        specs["sot_head"] = GraphSpec(HeadGraph(model.head, "sot", with_masks), (*fpn, *priors),
+        specs["sot_head"] = GraphSpec(TargetHeadGraph(model.head, with_masks), (*fpn, *priors),
                                       fpn_names + prior_names, raw_names + reg_names,
                                       {n: {0: "K"} for n in prior_names + raw_names + reg_names},
                                       "SOT head, one pass per target (batch K)")
     else:
         why = "the model has no SOT predictors (a plain detector)"
         skipped.update(propagate=why, propagate_fp16=why, sot_head=why)
-    specs["mot_head"] = GraphSpec(HeadGraph(model.head, "mot", with_masks), fpn, fpn_names, raw_names + reg_names, {},
+    specs["mot_head"] = GraphSpec(ObjectHeadGraph(model.head, with_masks), fpn, fpn_names, raw_names + reg_names, {},
                                   "MOT / detection head (zero prior)")
     if with_masks:
         specs["segment"] = GraphSpec(SegmentGraph(model), fpn, fpn_names, ["mask_feats", "up_weights"], {},

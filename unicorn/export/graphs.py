@@ -14,11 +14,12 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ..models.features import EMBED_STRIDE
 from ..models.heads.detection import UnicornHead, anchor_grid
 from ..models.heads.mask import BIAS_NUMS, SIZES_OF_INTEREST, WEIGHT_NUMS, mask_locations
 from ..models.interaction.embedding import FrameTokens, UnifiedEmbedding
 from ..models.interaction.prior import multiscale_priors
-from ..models.unicorn import EMBED_STRIDE, Unicorn
+from ..models.unicorn import Unicorn
 
 PROPAGATE_CHUNK = 4096  # current pixels per similarity block: memory O(HW_ref * chunk), not O(HW^2)
 
@@ -91,23 +92,30 @@ class PropagateGraph(nn.Module):
         return tuple(multiscale_priors(prior))
 
 
-class HeadGraph(nn.Module):
-    """P3..P5 (1, ., ., .) [and priors (K, 1, ., .) per level] -> raw outputs [and regression features].
+class TargetHeadGraph(nn.Module):
+    """The SOT head: P3..P5 (1, ., ., .) and priors (K, 1, ., .) per level -> raw outputs [and regression
+    features], one pass per target (the features are shared by the K targets of the priors' batch axis)."""
 
-    ``task="sot"``: the features are shared by the K targets of the priors' batch axis.
-    """
-
-    def __init__(self, head: UnicornHead, task: str, with_reg_feats: bool) -> None:
+    def __init__(self, head: UnicornHead, with_reg_feats: bool) -> None:
         super().__init__()
-        self.head, self.task, self.with_reg_feats = head, task, with_reg_feats
+        self.head, self.with_reg_feats = head, with_reg_feats
 
     def forward(self, p3: torch.Tensor, p4: torch.Tensor, p5: torch.Tensor,
                 *priors: torch.Tensor) -> tuple[torch.Tensor, ...]:
-        fpn = [p3, p4, p5]
-        if self.task == "sot":
-            k = priors[0].shape[0]
-            fpn = [f.expand(k, -1, -1, -1) for f in fpn]
-        out = self.head(fpn, list(priors) if priors else None, self.task)
+        k = priors[0].shape[0]
+        out = self.head.detect_targets([f.expand(k, -1, -1, -1) for f in (p3, p4, p5)], list(priors))
+        return (*out.raw, *out.reg_feats) if self.with_reg_feats else tuple(out.raw)
+
+
+class ObjectHeadGraph(nn.Module):
+    """The MOT head (zero prior): P3..P5 (1, ., ., .) -> raw outputs [and regression features]."""
+
+    def __init__(self, head: UnicornHead, with_reg_feats: bool) -> None:
+        super().__init__()
+        self.head, self.with_reg_feats = head, with_reg_feats
+
+    def forward(self, p3: torch.Tensor, p4: torch.Tensor, p5: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        out = self.head.detect_objects([p3, p4, p5])
         return (*out.raw, *out.reg_feats) if self.with_reg_feats else tuple(out.raw)
 
 

@@ -1,33 +1,13 @@
-"""Upstream pre- and post-processing: letterbox input, NMS, box and mask mapping to the frame."""
+"""Upstream post-processing: NMS of the decoded head output, boxes and masks mapped back to the frame
+(the letterbox that comes before is :mod:`unicorn.preprocess`)."""
 
 from __future__ import annotations
 
-import cv2
 import numpy as np
 import torch
 import torch.nn.functional as F
 
-PAD_VALUE = 114
-
-
-def letterbox(image_bgr: np.ndarray, size_hw: tuple[int, int], scale: float = 1.0) -> tuple[np.ndarray, float]:
-    """Resize keeping the aspect ratio, paste top-left on a canvas filled with 114.
-
-    Args:
-        image_bgr: (H0, W0, 3) uint8 BGR frame.
-        size_hw: (H, W) network input size.
-        scale: shrink the frame further by this factor (<= 1; 1 = fill the input as upstream).
-
-    Returns:
-        (3, H, W) float32 CHW array with values 0..255 (no normalisation), and the scale r.
-    """
-    h_in, w_in = size_hw
-    h0, w0 = image_bgr.shape[:2]
-    r = min(h_in / h0, w_in / w0) * scale
-    resized = cv2.resize(image_bgr, (int(w0 * r), int(h0 * r)), interpolation=cv2.INTER_LINEAR)
-    canvas = np.full((h_in, w_in, 3), PAD_VALUE, dtype=np.uint8)
-    canvas[: resized.shape[0], : resized.shape[1]] = resized
-    return np.ascontiguousarray(canvas.transpose(2, 0, 1), dtype=np.float32), r
+from ..geometry import clip_boxes_xyxy
 
 
 def cxcywh_to_xyxy(boxes: torch.Tensor) -> torch.Tensor:
@@ -69,11 +49,7 @@ def postprocess(decoded: torch.Tensor, num_classes: int, conf_thre: float, nms_t
 
 def box_to_frame(box_xyxy: torch.Tensor, r: float, input_hw: tuple[int, int]) -> np.ndarray:
     """Clamp a box to the padded input canvas and map it to original-frame pixels (float xyxy)."""
-    h, w = input_hw
-    b = box_xyxy.detach().double().cpu().numpy().copy()
-    b[..., 0::2] = np.clip(b[..., 0::2], 0, w)
-    b[..., 1::2] = np.clip(b[..., 1::2], 0, h)
-    return b / r
+    return clip_boxes_xyxy(box_xyxy.detach().double().cpu().numpy(), input_hw) / r
 
 
 def masks_to_frame(mask_probs: torch.Tensor, r: float, orig_hw: tuple[int, int]) -> torch.Tensor:

@@ -5,7 +5,8 @@ Data flows top to bottom::
     image -> backbone (C3, C4, C5) -> neck (P3, P4, P5)                 extract_features
     C4 of reference + current -> deformable interaction -> embeddings    interact
     reference map @ softmax(E_ref . E_cur) -> target prior               propagate
-    (P3..P5, prior) -> detection head (SOT or MOT predictors)            detect
+    (P3..P5, prior) -> detection head: SOT predictors                    detect_targets
+    P3..P5, zero prior -> detection head: MOT predictors                 detect_objects
     P3..P5 -> mask branch; dynamic params -> per-instance masks          segment / instance_masks
     embedding sampled at box centres -> ID features                      id_features
 
@@ -14,38 +15,21 @@ Data flows top to bottom::
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import replace
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from ..config import ModelConfig
-from .heads.detection import TASK_MOT, TASK_SOT, HeadOutput, UnicornHead, decode_outputs
+from .features import EMBED_STRIDE, FrameFeatures, id_feature_grid
+from .heads.detection import HeadOutput, UnicornHead, decode_outputs
 from .heads.mask import MaskBranch, convex_upsample, dynamic_mask_logits
 from .interaction.embedding import FrameTokens, UnifiedEmbedding
 from .interaction.memory import MemoryEmbedding
 from .interaction.prior import multiscale_priors, propagate_prior, propagate_prior_fp16
 from .layers import aligned_bilinear
-
-EMBED_STRIDE = 8
-
-
-@dataclass
-class FrameFeatures:
-    """Everything computed from one frame alone (cacheable for a reference frame).
-
-    Attributes:
-        fpn: [P3, P4, P5] neck outputs.
-        c4: (B, C4, H/16, W/16) raw backbone stride-16 feature.
-        tokens: interaction tokens of ``c4`` (filled lazily by :meth:`Unicorn.tokens`).
-        c3: (B, C3, H/8, W/8) raw backbone stride-8 feature (kept for a memory embedding).
-    """
-
-    fpn: list[torch.Tensor]
-    c4: torch.Tensor
-    tokens: FrameTokens | None = None
-    c3: torch.Tensor | None = None
+from .losses.unicorn_loss import unicorn_loss
 
 
 class Unicorn(nn.Module):
@@ -103,15 +87,18 @@ class Unicorn(nn.Module):
         return isinstance(self.embedding, MemoryEmbedding)
 
     def tokens(self, feats: FrameFeatures) -> FrameTokens | None:
-        """Interaction tokens of a frame (computed once, then cached on ``feats``; None for a memory
-        embedding, which needs none)."""
+        """Interaction tokens of a frame: those kept on ``feats`` (see :meth:`with_tokens`), else computed now
+        and not kept; None for a memory embedding, which needs none."""
         if self.embedding is None:
             raise ValueError("this variant is a plain detector without the unified embedding")
         if self.has_memory_embedding:
             return None  # nothing to prepare: a memory embedding embeds each frame on its own
-        if feats.tokens is None:
-            feats.tokens = self.embedding.tokens(feats.c4)
-        return feats.tokens
+        return feats.tokens if feats.tokens is not None else self.embedding.tokens(feats.c4)
+
+    def with_tokens(self, feats: FrameFeatures) -> FrameFeatures:
+        """``feats`` with its interaction tokens computed and kept, for a frame that meets several others
+        (a reference frame, or a current frame with several references)."""
+        return replace(feats, tokens=self.tokens(feats))
 
     def _memory_embed(self, feats: FrameFeatures) -> torch.Tensor:
         """A memory embedding scaled so that the prior's softmax (scale 1) runs at its temperature."""
@@ -146,16 +133,22 @@ class Unicorn(nn.Module):
         fn = propagate_prior_fp16 if upstream_fp16 else propagate_prior
         return multiscale_priors(fn(embed_ref, embed_cur, ref_maps))
 
-    def detect(self, feats: FrameFeatures, priors: list[torch.Tensor] | None, task: str) -> HeadOutput:
-        """Run the head with SOT (``priors`` given) or MOT (``priors`` None = zero prior) predictors.
+    def detect_targets(self, feats: FrameFeatures, priors: list[torch.Tensor]) -> HeadOutput:
+        """The head's SOT/VOS predictors on a frame, with the target priors of :meth:`propagate`.
 
-        Priors may hold K targets in their batch axis while ``feats`` holds one image: the
-        features are repeated so every target gets its own pass of the head.
+        Args:
+            feats: the frame's features (one image, or one per target).
+            priors: per level (K, 1, h, w): K targets in the batch axis. When ``feats`` holds one image,
+                it is repeated so that every target gets its own pass of the head.
         """
         fpn = feats.fpn
-        if priors is not None and priors[0].shape[0] != fpn[0].shape[0]:
+        if priors[0].shape[0] != fpn[0].shape[0]:
             fpn = [f.expand(priors[0].shape[0], -1, -1, -1) for f in fpn]
-        return self.head(fpn, priors, task)
+        return self.head.detect_targets(fpn, priors)
+
+    def detect_objects(self, feats: FrameFeatures) -> HeadOutput:
+        """The head's MOT/MOTS predictors (every object of the model's classes) with a zero prior."""
+        return self.head.detect_objects(feats.fpn)
 
     @staticmethod
     def decode(head_out: HeadOutput) -> tuple[torch.Tensor, torch.Tensor]:
@@ -218,18 +211,7 @@ class Unicorn(nn.Module):
 
     def forward(self, *args, **kwargs):  # noqa: D401 - documented in losses
         """Training loss; see :func:`unicorn.models.losses.unicorn_loss`."""
-        from .losses import unicorn_loss
-
         return unicorn_loss(self, *args, **kwargs)
 
 
-def id_feature_grid(centers_xy: torch.Tensor, hw: tuple[int, int]) -> torch.Tensor:
-    """Normalised grid of box centres on the stride-8 map. Returns (N, 2) (x, y) in [-1, 1]."""
-    h, w = hw
-    c = centers_xy / EMBED_STRIDE - 0.5
-    x = c[:, 0].clamp(0, w - 1) / (w - 1)
-    y = c[:, 1].clamp(0, h - 1) / (h - 1)
-    return (torch.stack([x, y], 1) - 0.5) * 2
-
-
-__all__ = ["FrameFeatures", "TASK_MOT", "TASK_SOT", "Unicorn", "id_feature_grid"]
+__all__ = ["Unicorn"]

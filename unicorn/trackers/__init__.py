@@ -2,7 +2,8 @@
 
 from .base import BaseTracker
 from .configs import MOTConfig, SOTConfig, VOSConfig
-from .mot import MOTTracker, remove_overlaps
+from .mot import MOTTracker
+from .mots import remove_overlaps
 from .sot import SOTTracker
 from .vos import VOSTracker, soft_aggregate
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import fields
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -12,36 +12,22 @@ import torch
 
 from ..checks import check_ids
 from ..errors import UserError
-from ..models.postprocess import box_to_frame, masks_to_frame, postprocess
-from ..models.unicorn import FrameFeatures, Unicorn
+from ..geometry import clip_boxes_xyxy
+from ..models.features import FrameFeatures
+from ..models.heads.detection import HeadOutput
+from ..models.postprocess import box_to_frame, postprocess
+from ..models.unicorn import Unicorn
 from ..types import FrameResult
 from .association.base import Tracks
 from .association.bytetrack import ByteTrack
 from .association.embedding import EmbeddingMatcher
-from .base import BaseTracker
+from .base import BaseTracker, Frame
 from .configs import MOTConfig
+from .mots import box_masks, drop_empty, head_masks
 from .settings import complete_mot_config, tracker_config
 
 # A detector callable: (frame_bgr, frame_index) -> (boxes_xyxy (N,4), scores (N,), class_ids (N,))
 Detector = Callable[[np.ndarray, int], tuple[np.ndarray, np.ndarray, np.ndarray]]
-
-
-def remove_overlaps(masks: np.ndarray, track_ids: np.ndarray) -> np.ndarray:
-    """Make masks disjoint: a pixel claimed by several tracks goes to the lowest track id.
-
-    Args:
-        masks: (N, H, W) bool.
-        track_ids: (N,) ids.
-
-    Returns:
-        (N, H, W) bool, disjoint.
-    """
-    out = masks.copy()
-    taken = np.zeros(masks.shape[1:], bool)
-    for i in np.argsort(track_ids, kind="stable"):
-        out[i] &= ~taken
-        taken |= out[i]
-    return out
 
 
 def load_mot_detections(path: str | Path) -> dict[int, np.ndarray]:
@@ -67,8 +53,31 @@ def load_mot_detections(path: str | Path) -> dict[int, np.ndarray]:
     return {k: np.asarray(v, np.float32) for k, v in out.items()}
 
 
+@dataclass
+class _Detections:
+    """One frame's detections.
+
+    Attributes:
+        boxes: (N, 4) float32 xyxy boxes in frame pixels.
+        scores: (N,) float32.
+        classes: (N,) int64.
+        boxes_in: (N, 4) the boxes in input pixels on the model's device (None when the network does not run).
+        head_out, anchor_idx, locations: for the model's own detections, the MOT head's output, each
+            detection's anchor and the anchor centres (what MOTS reads their masks from).
+    """
+
+    boxes: np.ndarray
+    scores: np.ndarray
+    classes: np.ndarray
+    boxes_in: torch.Tensor | None
+    head_out: HeadOutput | None = None
+    anchor_idx: torch.Tensor | None = None
+    locations: torch.Tensor | None = None
+
+
 class MOTTracker(BaseTracker):
-    """Tracks every object of the chosen classes; with ``segment=True`` it is the MOTS tracker.
+    """Tracks every object of the chosen classes; with ``segment=True`` it is the MOTS tracker (its masks:
+    :mod:`unicorn.trackers.mots`).
 
     Args:
         model: the network.
@@ -87,8 +96,6 @@ class MOTTracker(BaseTracker):
         detector_name: ``"model"``, ``"nanodet-g"`` or ``"own"`` (a given callable or det.txt).
     """
 
-    task = "mot"
-
     def __init__(self, model: Unicorn, config: MOTConfig | None = None, input_size: tuple[int, int] | None = None,
                  segment: bool = False, detector: Detector | str | Path | None = None) -> None:
         super().__init__(model, input_size)
@@ -98,7 +105,6 @@ class MOTTracker(BaseTracker):
         self.segment = segment
         kind = "own" if own else cfg.detector
         if segment:
-            self.task = "mots"
             if not model.has_masks:
                 raise UserError("MOTS needs a model with a mask head (a *_mask variant or unicorn-lite)")
             if kind == "own" and not model.has_memory_embedding:
@@ -126,8 +132,10 @@ class MOTTracker(BaseTracker):
         self.detector_name = kind
         self.reset()
 
-    def _box_masks(self, f, boxes_xyxy: np.ndarray) -> np.ndarray:
-        return _box_masks_impl(self, f, boxes_xyxy)
+    @property
+    def task(self) -> str:
+        """``"mots"`` when the tracker segments, else ``"mot"``."""
+        return "mots" if self.segment else "mot"
 
     def reset(self) -> None:
         super().reset()
@@ -143,84 +151,63 @@ class MOTTracker(BaseTracker):
     def step(self, frame: np.ndarray) -> FrameResult:
         """Detect, associate (and segment) one frame."""
         frame = self.check_frame_size(frame)
-        size = frame.shape[:2]
-        cfg = self.config
         self.frame_index += 1
-        # the network's features serve its own detections, embedding association and masks; nothing else
-        needs_network = self.detector is None or cfg.association == "embedding" or self.segment
+        # the network's features serve its own detections and embedding association; MOTS masks of boxes
+        # from another detector need the letterboxed frame only
+        needs_features = self.detector is None or self.config.association == "embedding"
         with torch.inference_mode():
-            f = self.preprocess(frame) if needs_network else None
-            box_masks = self.segment and self.detector is not None  # MOTS masks from the embedding alone
-            cur = self.features(f) if f is not None and not (box_masks and cfg.association == "bytetrack") else None
-            head_out = idx = locations = boxes_in = None
-            if self.detector is None:
-                head_out = self.model.detect(cur, None, "mot")
-                decoded, locations = self.model.decode(head_out)
-                dets, idx = postprocess(decoded[0], self.model.num_classes, cfg.conf_thresh, cfg.nms_thresh)
-                boxes_in = dets[:, :4]
-                scores = (dets[:, 4] * dets[:, 5]).cpu().numpy()
-                classes = dets[:, 6].long().cpu().numpy()
-                boxes = box_to_frame(boxes_in, f.r, self.input_size).astype(np.float32).reshape(-1, 4)
-            else:
-                boxes, scores, classes = check_detector_output(self.detector(frame, self.frame_index), size)
-                if f is not None:
-                    boxes_in = torch.from_numpy(boxes * f.r).to(self.device)
-            keep = np.ones(len(scores), bool)
-            if cfg.classes is not None:
-                keep &= np.isin(classes, cfg.classes)
-            if cfg.association == "embedding":
-                keep &= scores > cfg.min_score
-            sel = np.flatnonzero(keep)
-            if cfg.association == "embedding":
-                ref = self._prev if self._prev is not None else cur
-                e_cur = self.model.embed_current(ref, cur)
-                sel_t = torch.from_numpy(sel).to(self.device)
-                centres = (boxes_in[sel_t, :2] + boxes_in[sel_t, 2:4]) / 2
-                embeds = self.model.id_features(e_cur, centres).float().cpu().numpy()
-                tracks = self._assoc.update(boxes[sel], scores[sel], embeds, classes[sel])
-                self.model.tokens(cur)
-                self._prev = FrameFeatures([], cur.c4, cur.tokens)  # keep only what the next frame needs
-            else:
-                tracks = self._assoc.update(boxes[sel], scores[sel], classes[sel])
+            f = self.preprocess(frame) if needs_features or self.segment else None
+            cur = self.features(f) if needs_features else None
+            dets = self._detect(frame, f, cur)
+            tracks, rows = self._associate(dets, cur)
             masks = None
-            if self.segment and self.detector is not None:  # masks from the memory embedding, inside each box
-                masks = self._box_masks(f, tracks.boxes_xyxy)
-                keep = masks.any(axis=(1, 2))
-                masks = masks[keep]
-                tracks = Tracks(*(getattr(tracks, f.name)[keep] for f in fields(Tracks)))
-            elif self.segment:
-                masks = np.zeros((len(tracks), *f.size), bool)
-                if len(tracks):
-                    rows = torch.from_numpy(sel[tracks.detection_indices]).to(self.device)
-                    mask_feats, up_weights = self.model.segment(cur)
-                    probs = self.model.instance_masks(head_out, mask_feats, up_weights, idx[rows], locations)
-                    masks = masks_to_frame(probs, f.r, f.size).float().cpu().numpy() > cfg.mask_thresh
-                    masks = remove_overlaps(masks, tracks.track_ids)
-                    keep = masks.reshape(len(masks), -1).any(1)  # a track that lost every pixel is not reported
-                    masks = masks[keep]
-                    tracks = Tracks(*(getattr(tracks, f.name)[keep] for f in fields(Tracks)))
-        return FrameResult(self.frame_index, size, tracks.track_ids, tracks.boxes_xyxy, tracks.scores,
+            if self.segment:
+                tracks, masks = drop_empty(tracks, self._masks(tracks, rows, dets, f, cur))
+        return FrameResult(self.frame_index, frame.shape[:2], tracks.track_ids, tracks.boxes_xyxy, tracks.scores,
                            tracks.class_ids, masks)
 
+    def _detect(self, frame: np.ndarray, f: Frame | None, cur: FrameFeatures | None) -> _Detections:
+        """This frame's detections, from the model's MOT head or from the detector."""
+        cfg = self.config
+        if self.detector is not None:
+            boxes, scores, classes = check_detector_output(self.detector(frame, self.frame_index), frame.shape[:2])
+            boxes_in = torch.from_numpy(boxes * f.r).to(self.device) if f is not None else None
+            return _Detections(boxes, scores, classes, boxes_in)
+        head_out = self.model.detect_objects(cur)
+        decoded, locations = self.model.decode(head_out)
+        dets, anchor_idx = postprocess(decoded[0], self.model.num_classes, cfg.conf_thresh, cfg.nms_thresh)
+        boxes = box_to_frame(dets[:, :4], f.r, self.input_size).astype(np.float32).reshape(-1, 4)
+        return _Detections(boxes, (dets[:, 4] * dets[:, 5]).cpu().numpy(), dets[:, 6].long().cpu().numpy(),
+                           dets[:, :4], head_out, anchor_idx, locations)
 
-def _box_masks_impl(tracker: MOTTracker, f, boxes_xyxy: np.ndarray) -> np.ndarray:
-    """(N, H, W) disjoint masks of the tracked boxes from the memory embedding (MOTS with a box detector)."""
-    from .propagation import box_prior
+    def _associate(self, dets: _Detections, cur: FrameFeatures | None) -> tuple[Tracks, np.ndarray]:
+        """The tracks after this frame, and the rows of ``dets`` offered to the associator (the tracks'
+        ``detection_indices`` index these rows)."""
+        cfg = self.config
+        keep = np.ones(len(dets.scores), bool)
+        if cfg.classes is not None:
+            keep &= np.isin(dets.classes, cfg.classes)
+        if cfg.association == "bytetrack":
+            rows = np.flatnonzero(keep)
+            return self._assoc.update(dets.boxes[rows], dets.scores[rows], dets.classes[rows]), rows
+        rows = np.flatnonzero(keep & (dets.scores > cfg.min_score))
+        cur = self.model.with_tokens(cur)  # read again by the next frame
+        e_cur = self.model.embed_current(self._prev if self._prev is not None else cur, cur)
+        rows_t = torch.from_numpy(rows).to(self.device)
+        centres = (dets.boxes_in[rows_t, :2] + dets.boxes_in[rows_t, 2:4]) / 2
+        embeds = self.model.id_features(e_cur, centres).float().cpu().numpy()
+        self._prev = cur.for_reference()  # keep only what the next frame needs
+        return self._assoc.update(dets.boxes[rows], dets.scores[rows], embeds, dets.classes[rows]), rows
 
-    h0, w0 = f.size
-    if len(boxes_xyxy) == 0:
-        return np.zeros((0, h0, w0), bool)
-    model = tracker.model
-    c3, c4, _ = model.backbone(f.image)
-    emb = model.embedding(c3, c4)[0]
-    probs = box_prior(emb, np.asarray(boxes_xyxy, np.float64) * f.r, tracker.config.mask_topk)
-    h, w = probs.shape[-2:]
-    up = torch.nn.functional.interpolate(probs[None], size=(h * 8, w * 8), mode="bilinear", align_corners=False)
-    up = up[..., :round(h0 * f.r), :round(w0 * f.r)]
-    up = torch.nn.functional.interpolate(up, size=(h0, w0), mode="bilinear", align_corners=False)[0]
-    masks = up.cpu().numpy() > 0.5
-    order = np.argsort(-np.asarray([(b[2] - b[0]) * (b[3] - b[1]) for b in boxes_xyxy]))
-    return remove_overlaps(masks, np.argsort(order))  # nearer (larger) boxes win shared pixels
+    def _masks(self, tracks: Tracks, rows: np.ndarray, dets: _Detections, f: Frame,
+               cur: FrameFeatures | None) -> np.ndarray:
+        """(N, H, W) disjoint masks of the tracks (MOTS): the mask head's for the model's own detections,
+        else the memory embedding's inside each tracked box."""
+        if self.detector is not None:
+            return box_masks(self.model, f, tracks.boxes_xyxy, self.config.mask_topk)
+        anchor_idx = dets.anchor_idx[torch.from_numpy(rows[tracks.detection_indices]).to(self.device)]
+        return head_masks(self.model, tracks, f, cur, dets.head_out, anchor_idx, dets.locations,
+                          self.config.mask_thresh)
 
 
 def _rows(table_rows: np.ndarray | None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -244,7 +231,4 @@ def check_detector_output(out, size: tuple[int, int]) -> tuple[np.ndarray, np.nd
     if not (np.isfinite(boxes).all() and np.isfinite(scores).all()):
         raise UserError("detector returned a box or score that is not a finite number; filter NaN/inf detections "
                         "before returning them")
-    h, w = size
-    boxes[:, 0::2] = boxes[:, 0::2].clip(0, w)
-    boxes[:, 1::2] = boxes[:, 1::2].clip(0, h)
-    return boxes, scores, classes
+    return clip_boxes_xyxy(boxes, size), scores, classes

@@ -21,95 +21,16 @@ import torch
 import torch.nn.functional as F
 
 from ..errors import UserError
-from ..models.interaction.memory import MemoryEmbedding, normalized_features, propagate_labels
+from ..geometry import clip_boxes_xyxy, filled_box_masks, mask_boxes_xyxy, xywh_to_xyxy
+from ..inputs import check_boxes_xywh, check_frame, check_masks, check_prompt_ids
+from ..models.interaction.memory import MemoryEmbedding, normalized_features
 from ..models.unicorn import Unicorn
 from ..types import FrameResult
-from .base import (
-    BaseTracker,
-    Frame,
-    check_boxes_xywh,
-    check_frame,
-    check_masks,
-    check_prompt_ids,
-    filled_box_masks,
-    mask_boxes_xyxy,
-)
+from .base import BaseTracker, Frame
 from .configs import SOTConfig
 from .memory import LabelMemory
+from .regions import box_offsets, box_prior, cell_fractions, channel_argmax, main_blobs
 from .settings import tracker_config
-
-CORE = 0.5  # side of a box's core (object seeds) as a fraction of the box
-RING = 2.0  # side of the background ring's outer edge as a multiple of the box
-
-
-def _cells(maps: torch.Tensor, grid: tuple[int, int]) -> torch.Tensor:
-    """(K, Hr, Wr) maps at input pixels -> (K, h, w) fraction of each stride-8 cell they cover."""
-    h, w = grid
-    maps = F.pad(maps[None], (0, w * 8 - maps.shape[-1], 0, h * 8 - maps.shape[-2]))
-    return F.avg_pool2d(maps, 8)[0]
-
-
-def box_offsets(prompt_xyxy: np.ndarray, region_xyxy: np.ndarray | None) -> np.ndarray:
-    """How a prompt box sits around the box of the region it holds: (prompt - region) in region sizes
-    (zeros without a region). Adding ``offsets * size`` to a later region box gives the tracked box."""
-    if region_xyxy is None:
-        return np.zeros(4)
-    size = np.maximum(region_xyxy[2:] - region_xyxy[:2], 1.0)
-    return (prompt_xyxy - region_xyxy) / np.r_[size, size]
-
-
-def channel_argmax(maps: torch.Tensor) -> torch.Tensor:
-    """``maps.argmax(0)`` for (C, H, W) maps with few channels, one element-wise pass per channel (a
-    reduction over the outer axis of a large strided tensor is far slower on CPU)."""
-    best, index = maps[0], torch.zeros(maps.shape[1:], dtype=torch.long, device=maps.device)
-    for c in range(1, maps.shape[0]):
-        better = maps[c] > best
-        best = torch.where(better, maps[c], best)
-        index = torch.where(better, torch.full_like(index, c), index)
-    return index
-
-
-def box_cells(boxes_xyxy: np.ndarray, grid: tuple[int, int], scale: float = 1.0,
-              device: torch.device | None = None) -> torch.Tensor:
-    """(K, 4) input-pixel boxes, scaled about their centres -> (K, h, w) fraction of each cell inside."""
-    h, w = grid
-    out = torch.zeros((len(boxes_xyxy), h * 8, w * 8), device=device)
-    for k, (x1, y1, x2, y2) in enumerate(np.asarray(boxes_xyxy, np.float64)):
-        cx, cy, bw, bh = (x1 + x2) / 2, (y1 + y2) / 2, (x2 - x1) * scale, (y2 - y1) * scale
-        xa, xb = int(np.floor(cx - bw / 2)), int(np.ceil(cx + bw / 2))
-        ya, yb = int(np.floor(cy - bh / 2)), int(np.ceil(cy + bh / 2))
-        out[k, max(ya, 0):max(yb, ya + 1), max(xa, 0):max(xb, xa + 1)] = 1.0
-    return _cells(out, (h, w))
-
-
-def box_prior(emb: torch.Tensor, boxes_xyxy: np.ndarray, topk: int = 10) -> torch.Tensor:
-    """Object probability of every cell of a frame for box prompts, from the frame alone: (K, h, w).
-
-    Inside each box, a cell takes the label of its ``topk`` most similar cells (temperature 0.05)
-    among the box's core (the central ``CORE`` of it: object) and a ring around it (out to ``RING``
-    times the box: background), so background inside the box is not taken for the object; outside
-    the box it is 0. A box too small for a core cell, or with no ring, is taken whole.
-
-    Args:
-        emb: (C, h, w) the frame's embedding (stride 8).
-        boxes_xyxy: (K, 4) boxes in input pixels.
-        topk: neighbours per cell.
-    """
-    grid = tuple(emb.shape[-2:])
-    inside = box_cells(boxes_xyxy, grid, device=emb.device)
-    core = box_cells(boxes_xyxy, grid, CORE, emb.device) > 0.5
-    ring = (box_cells(boxes_xyxy, grid, RING, emb.device) > 0) & (inside == 0)
-    flat = emb.flatten(1)
-    out = inside.clone()
-    for k in range(len(boxes_xyxy)):
-        if not core[k].any() or not ring[k].any():
-            continue
-        seeds = torch.cat([core[k].flatten().nonzero()[:, 0], ring[k].flatten().nonzero()[:, 0]])
-        seed_labels = torch.zeros((1, len(seeds)), device=emb.device)
-        seed_labels[0, :int(core[k].sum())] = 1.0
-        prob = propagate_labels(flat, flat[:, seeds], seed_labels, topk, 0.05)
-        out[k] = inside[k] * prob.view(grid)
-    return out
 
 
 class PropagationTracker(BaseTracker):
@@ -173,7 +94,7 @@ class PropagationTracker(BaseTracker):
         hr, wr = round(f.size[0] * f.r), round(f.size[1] * f.r)
         t = torch.from_numpy(masks.astype(np.float32))[:, None].to(self.device)
         t = F.interpolate(t, size=(hr, wr), mode="area")[:, 0]
-        return _cells(t, self._valid(f))
+        return cell_fractions(t, self._valid(f))
 
     def masks_from_boxes(self, frame: np.ndarray, boxes_xywh, mask_thresh: float = 0.5
                          ) -> tuple[np.ndarray, np.ndarray]:
@@ -183,7 +104,7 @@ class PropagationTracker(BaseTracker):
             masks: (K, H, W) bool, none empty; from_prior: (K,) bool, False where the filled box was used.
         """
         xywh = check_boxes_xywh(boxes_xywh, check_frame(frame).shape[:2])
-        xyxy = np.concatenate([xywh[:, :2], xywh[:, :2] + xywh[:, 2:]], 1)
+        xyxy = xywh_to_xyxy(xywh)
         with torch.inference_mode():
             f, emb = self._embed(frame)
             probs = self._upsample(torch.cat([torch.zeros_like(emb[:1]), self.box_labels(emb, xyxy, f)]), f)[1:]
@@ -245,7 +166,7 @@ class PropagationTracker(BaseTracker):
                 new = self._input_maps(bin_masks, f)
                 prompt_xyxy = mask_boxes_xyxy(bin_masks)
             else:
-                prompt_xyxy = np.concatenate([xywh[:, :2], xywh[:, :2] + xywh[:, 2:]], 1)
+                prompt_xyxy = xywh_to_xyxy(xywh)
                 new = self.box_labels(emb, prompt_xyxy, f)
             old = previous if previous is not None else torch.zeros((1, *new.shape[1:]), device=new.device)
             old = old.clone()
@@ -330,7 +251,7 @@ class PropagationTracker(BaseTracker):
                 if box is not None:
                     pad = self._box_pad.get(i, np.zeros(4))
                     size = box[2:] - box[:2]
-                    self._boxes[i] = self._clip(box + pad * np.r_[size, size], f.size)
+                    self._boxes[i] = clip_boxes_xyxy(box + pad * np.r_[size, size], f.size)
 
     def _upsample(self, labels: torch.Tensor, f: Frame, full: bool = True) -> torch.Tensor:
         """(1 + K, h, w) labels -> at input pixels (``full=False``) or frame pixels."""
@@ -343,16 +264,9 @@ class PropagationTracker(BaseTracker):
 
     def _region_box(self, labels: torch.Tensor, row: int, f: Frame) -> np.ndarray | None:
         """Frame-pixel xyxy box of the pixels where object ``row`` wins, or None."""
-        from .search import main_blobs
-
         up = self._upsample(labels, f, full=False)
         mask = main_blobs((channel_argmax(up) == row).cpu().numpy())
         return None if mask is None else mask_boxes_xyxy(mask[None])[0] / f.r
-
-    @staticmethod
-    def _clip(box: np.ndarray, size: tuple[int, int]) -> np.ndarray:
-        h, w = size
-        return np.clip(box, 0, [w, h, w, h])
 
     def _result(self, size: tuple[int, int]) -> FrameResult:
         ids = self._ids

@@ -18,15 +18,16 @@ import torch
 import torch.nn.functional as F
 
 from ..errors import UserError
+from ..geometry import clip_boxes_xyxy, mask_boxes_xyxy, xywh_to_xyxy
+from ..inputs import check_boxes_xywh, check_frame, check_prompt_ids
 from ..models.interaction.memory import normalized_features, propagate_labels
 from ..models.unicorn import Unicorn
+from ..preprocess import PAD_VALUE
 from ..types import FrameResult
-from .base import BaseTracker, check_boxes_xywh, check_frame, check_prompt_ids, mask_boxes_xyxy
+from .base import BaseTracker
 from .configs import SOTConfig
 from .memory import kept_cells
-from .propagation import box_offsets, box_prior
-
-PAD_VALUE = 114
+from .regions import box_offsets, box_prior, main_blobs
 
 
 @dataclass
@@ -127,17 +128,6 @@ def region_box(labels: torch.Tensor, crop: Crop) -> np.ndarray | None:
     return None if mask is None else crop.to_frame(mask_boxes_xyxy(mask[None])[0])
 
 
-def main_blobs(mask: np.ndarray, fraction: float = 0.2) -> np.ndarray | None:
-    """The largest connected blob of a bool mask and every blob at least ``fraction`` of it (None: empty)."""
-    if not mask.any():
-        return None
-    n, comp, stats, _ = cv2.connectedComponentsWithStats(mask.astype(np.uint8), connectivity=8)
-    if n <= 2:
-        return mask
-    areas = stats[1:, cv2.CC_STAT_AREA]
-    return np.isin(comp, 1 + np.flatnonzero(areas >= fraction * areas.max()))
-
-
 class SearchSOTTracker(BaseTracker):
     """SOT by label propagation in a search region around each target (``method="propagation"`` with
     ``search_context`` > 0; see the module docstring).
@@ -220,7 +210,7 @@ class SearchSOTTracker(BaseTracker):
         frame = self.check_frame_size(frame)  # (H, W) grey frames become BGR
         self._size = frame.shape[:2]
         with torch.inference_mode():
-            for box, i in zip(np.concatenate([xywh[:, :2], xywh[:, :2] + xywh[:, 2:]], 1), ids):
+            for box, i in zip(xywh_to_xyxy(xywh), ids):
                 crop = self._crop(self._size, box)
                 emb = self._embed(frame, crop)
                 fg = box_prior(emb, crop.to_input(box[None]), self.config.topk)
@@ -254,8 +244,7 @@ class SearchSOTTracker(BaseTracker):
                     continue
                 self._area[i] = 0.8 * self._area[i] + 0.2 * area
                 size = box[2:] - box[:2]
-                h0, w0 = self._size
-                self._boxes[i] = np.clip(box + self._pad[i] * np.r_[size, size], 0, [w0, h0, w0, h0])
+                self._boxes[i] = clip_boxes_xyxy(box + self._pad[i] * np.r_[size, size], self._size)
                 self._scores[i] = score
                 self._states[i] = "uncertain" if score < 2 * cfg.lost_score else "tracked"
                 self._misses[i] = 0

@@ -12,10 +12,13 @@ import numpy as np
 import torch
 
 from ..errors import UserError
+from ..geometry import xywh_to_xyxy
+from ..inputs import check_boxes_xywh, check_frame, check_prompt_ids
+from ..models.features import FrameFeatures
 from ..models.postprocess import box_to_frame, postprocess
-from ..models.unicorn import FrameFeatures, Unicorn
+from ..models.unicorn import Unicorn
 from ..types import FrameResult
-from .base import BaseTracker, check_boxes_xywh, check_frame, check_prompt_ids
+from .base import BaseTracker
 from .configs import SOTConfig
 from .settings import tracker_config
 
@@ -64,7 +67,7 @@ def select_target(decoded: torch.Tensor, r: float, input_size: tuple[int, int], 
 class _Reference:
     """A reference frame and the targets prompted on it (maps: (1, K, h/8, w/8))."""
 
-    feats: FrameFeatures
+    feats: FrameFeatures  # as later frames read it (BaseTracker.reference_features)
     ids: list[int] = field(default_factory=list)
     maps: torch.Tensor | None = None
 
@@ -142,13 +145,12 @@ class SOTTracker(BaseTracker):
 
     def _add(self, frame: np.ndarray, boxes, ids) -> tuple[int, int]:
         xywh, ids = self._check_new(frame, boxes, ids)
-        xyxy = np.concatenate([xywh[:, :2], xywh[:, :2] + xywh[:, 2:]], 1)
+        xyxy = xywh_to_xyxy(xywh)
         if not self._refs:  # the first prompt fixes the video's frame scale
             self.fit_targets(xyxy, frame.shape[:2], self.config.max_target_size)
         f = self.preprocess(frame)
         with torch.inference_mode():
-            ref = _Reference(self.features(f), ids, self.box_maps(xyxy, f.r))
-            self.model.tokens(ref.feats)
+            ref = _Reference(self.reference_features(f), ids, self.box_maps(xyxy, f.r))
         self._refs.append(ref)
         for i, box in zip(ids, xyxy):
             self._boxes[i] = box
@@ -161,7 +163,7 @@ class SOTTracker(BaseTracker):
         f = self.preprocess(frame)
         cfg = self.config
         with torch.inference_mode():
-            cur = self.features(f)
+            cur = self.model.with_tokens(self.features(f))  # shared by every reference
             for ref in self._refs:
                 _, decoded, _ = self.detect_targets(ref.feats, cur, ref.maps, cfg.upstream_fp16)
                 for k, target in enumerate(ref.ids):

@@ -12,19 +12,13 @@ import numpy as np
 import torch
 
 from ..errors import UserError
+from ..geometry import filled_box_masks, mask_boxes_xyxy, xywh_to_xyxy
+from ..inputs import check_boxes_xywh, check_frame, check_masks, check_prompt_ids, mask_ids
+from ..models.features import FrameFeatures
 from ..models.postprocess import masks_to_frame, postprocess
-from ..models.unicorn import FrameFeatures, Unicorn
+from ..models.unicorn import Unicorn
 from ..types import FrameResult
-from .base import (
-    BaseTracker,
-    check_boxes_xywh,
-    check_frame,
-    check_masks,
-    check_prompt_ids,
-    filled_box_masks,
-    mask_boxes_xyxy,
-    mask_ids,
-)
+from .base import BaseTracker
 from .configs import VOSConfig
 from .settings import tracker_config
 from .sot import select_target
@@ -36,7 +30,7 @@ HELD_PROB = 0.9  # probability given to a held mask in the soft aggregation
 class _Reference:
     """A reference frame and the objects that were prompted on it."""
 
-    feats: FrameFeatures
+    feats: FrameFeatures  # as later frames read it (BaseTracker.reference_features)
     object_ids: list[int] = field(default_factory=list)
     maps: list[torch.Tensor] = field(default_factory=list)  # each (1, h/8, w/8)
 
@@ -114,7 +108,7 @@ class VOSTracker(BaseTracker):
             masks: (K, H, W) bool, none empty; from_head: (K,) bool, False where the filled box was used.
         """
         xywh = check_boxes_xywh(boxes_xywh, check_frame(frame).shape[:2])
-        xyxy = np.concatenate([xywh[:, :2], xywh[:, :2] + xywh[:, 2:]], 1)
+        xyxy = xywh_to_xyxy(xywh)
         if not self._refs:  # before the video starts: the scale its first prompt will get
             self.fit_targets(xyxy, frame.shape[:2], self.config.max_target_size)
         f = self.preprocess(frame)
@@ -172,8 +166,7 @@ class VOSTracker(BaseTracker):
             self.fit_targets(mask_boxes_xyxy(bin_masks), frame.shape[:2], self.config.max_target_size)
         f = self.preprocess(frame)
         with torch.inference_mode():
-            ref = _Reference(self.features(f))
-            self.model.tokens(ref.feats)
+            ref = _Reference(self.reference_features(f))
         maps = self.box_maps(mask_boxes_xyxy(bin_masks), f.r)[0]  # (K, h/8, w/8)
         for i, obj_id in enumerate(ids):
             ref.object_ids.append(obj_id)
@@ -201,7 +194,7 @@ class VOSTracker(BaseTracker):
         obj_ids = sorted(self._objects)
         probs = np.zeros((len(obj_ids), *f.size), np.float32)
         with torch.inference_mode():
-            cur = self.features(f)
+            cur = self.model.with_tokens(self.features(f))  # shared by every reference
             mask_feats, up_weights = self.model.segment(cur)
             for ref in self._refs:
                 maps = torch.stack(ref.maps, 1)  # (1, K, h, w)

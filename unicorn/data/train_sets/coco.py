@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from unicorn.data.train_sets.base import TableVideo, TrainSet, Video, valid_boxes
+from unicorn.geometry import clip_boxes_xyxy, xywh_to_xyxy
 
 
 class COCOTrain(TrainSet):
@@ -60,10 +61,8 @@ class COCOTrain(TrainSet):
             info = coco.loadImgs(img_id)[0]
             anns = [a for a in coco.loadAnns(coco.getAnnIds(imgIds=[img_id], iscrowd=False))
                     if a["category_id"] in class_of]
-            boxes = np.asarray([a["bbox"] for a in anns], np.float64).reshape(-1, 4)
-            boxes[:, 2:] += boxes[:, :2]
-            boxes[:, [0, 2]] = boxes[:, [0, 2]].clip(0, info["width"])
-            boxes[:, [1, 3]] = boxes[:, [1, 3]].clip(0, info["height"])
+            boxes_xywh = np.asarray([a["bbox"] for a in anns], np.float64).reshape(-1, 4)
+            boxes = clip_boxes_xyxy(xywh_to_xyxy(boxes_xywh), (info["height"], info["width"]))
             ok = valid_boxes(boxes, self.skips, f"{ann_file.name} image {img_id}")
             ok &= np.asarray([a.get("area", 1) > 0 for a in anns], bool).reshape(-1)
             ok &= np.minimum(boxes[:, 2] - boxes[:, 0], boxes[:, 3] - boxes[:, 1]) > min_size

@@ -18,7 +18,8 @@ from unicorn.data.datasets.base import TrackAnnotations
 from unicorn.data.datasets.davis import DAVIS, read_label_png
 from unicorn.data.datasets.mot_challenge import MOTChallenge
 from unicorn.errors import UserError
-from unicorn.trackers.base import check_boxes_xywh, mask_boxes_xyxy
+from unicorn.geometry import mask_boxes_xyxy
+from unicorn.inputs import check_boxes_xywh
 
 DAVIS_SEQUENCES = ("blackswan", "car-shadow")
 MIN_VISIBILITY, MIN_AREA = 0.5, 32 * 32

@@ -10,9 +10,6 @@ from torch import nn
 
 from ..layers import ConvNeXtBlock, ConvNormAct
 
-TASK_SOT = "sot"
-TASK_MOT = "mot"
-
 
 @dataclass
 class HeadOutput:
@@ -68,6 +65,9 @@ def decode_outputs(head_out: HeadOutput) -> tuple[torch.Tensor, torch.Tensor]:
 class UnicornHead(nn.Module):
     """Per level: 1x1 stem, ``+ beta * prior``, ConvNeXt blocks, cls/reg conv towers, 1x1 predictors.
 
+    Two sets of predictors share the towers: :meth:`detect_targets` (SOT/VOS, one class, with the target
+    prior) and :meth:`detect_objects` (MOT/MOTS, the classes, zero prior).
+
     Args:
         in_channels: channels of P3..P5.
         num_classes: MOT classes (8 for BDD100K, 1 for MOT17, 80 for COCO detectors).
@@ -122,18 +122,27 @@ class UnicornHead(nn.Module):
             for conv in group:
                 nn.init.constant_(conv.bias, value)
 
-    def forward(self, feats: list[torch.Tensor], priors: list[torch.Tensor] | None, task: str) -> HeadOutput:
-        """Run the head.
+    def detect_targets(self, feats: list[torch.Tensor], priors: list[torch.Tensor]) -> HeadOutput:
+        """SOT/VOS: the one-class target predictors, each level's stem output raised by ``beta * prior``.
 
         Args:
             feats: [P3, P4, P5], each (B, C_k, h_k, w_k).
-            priors: per level (B, 1, h_k, w_k) target priors for SOT/VOS, or None (zero prior).
-            task: ``"sot"`` (1-class SOT predictors) or ``"mot"`` (class predictors).
+            priors: per level (B, 1, h_k, w_k) target priors.
         """
-        if task not in (TASK_SOT, TASK_MOT):
-            raise ValueError(f"task must be 'sot' or 'mot', got {task!r}")
-        if task == TASK_SOT and not self.with_sot:
+        if not self.with_sot:
             raise ValueError("this head was built without SOT predictors (a plain detector)")
+        return self._run(feats, priors, self.reg_preds_sot, self.obj_preds_sot, self.cls_preds_sot)
+
+    def detect_objects(self, feats: list[torch.Tensor]) -> HeadOutput:
+        """MOT/MOTS: the class predictors with a zero prior.
+
+        Args:
+            feats: [P3, P4, P5], each (B, C_k, h_k, w_k).
+        """
+        return self._run(feats, None, self.reg_preds, self.obj_preds, self.cls_preds)
+
+    def _run(self, feats: list[torch.Tensor], priors: list[torch.Tensor] | None, reg_preds: nn.ModuleList,
+             obj_preds: nn.ModuleList, cls_preds: nn.ModuleList) -> HeadOutput:
         raw, reg_feats = [], []
         for k, x in enumerate(feats):
             x = self.stems[k](x)
@@ -142,12 +151,7 @@ class UnicornHead(nn.Module):
             x = self.blocks[k](x)
             cls_feat = self.cls_convs[k](x)
             reg_feat = self.reg_convs[k](x)
-            if task == TASK_SOT:
-                out = [self.reg_preds_sot[k](reg_feat), self.obj_preds_sot[k](reg_feat),
-                       self.cls_preds_sot[k](cls_feat)]
-            else:
-                out = [self.reg_preds[k](reg_feat), self.obj_preds[k](reg_feat), self.cls_preds[k](cls_feat)]
-            raw.append(torch.cat(out, 1))
+            raw.append(torch.cat([reg_preds[k](reg_feat), obj_preds[k](reg_feat), cls_preds[k](cls_feat)], 1))
             reg_feats.append(reg_feat)
         return HeadOutput(raw, reg_feats, self.strides)
 
@@ -155,7 +159,7 @@ class UnicornHead(nn.Module):
         """Controller outputs (CondInst parameters) at chosen anchors only.
 
         Args:
-            head_out: output of :meth:`forward`.
+            head_out: output of :meth:`detect_objects` or :meth:`detect_targets`.
             anchor_idx: (M,) int64 indices into the flattened anchors.
             batch_idx: which image of the batch.
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from ..unicorn import id_feature_grid
+from ..features import id_feature_grid
 
 DICE_EPS = 1e-5
 

@@ -21,9 +21,9 @@ from typing import TYPE_CHECKING
 
 import torch
 
-from ..heads.detection import TASK_MOT, TASK_SOT, HeadOutput
+from ..features import EMBED_STRIDE, FrameFeatures
+from ..heads.detection import HeadOutput
 from ..interaction.prior import box_label_map, downsample_label_map
-from ..unicorn import EMBED_STRIDE, FrameFeatures
 from .correspondence import mot_correspondence_loss, sot_correspondence_loss
 from .detection import detection_loss
 from .simota import Assignment
@@ -73,8 +73,8 @@ def sot_loss(model: Unicorn, embed_ref: torch.Tensor, embed_cur: torch.Tensor, c
         record: collects ``("sot", Assignment)`` per image.
     """
     priors = model.propagate(embed_ref, embed_cur, box_maps(labels[:, 0, 0, 1:5], image_hw))
-    head_out = model.detect(cur, priors, TASK_SOT)
-    out = _detect_loss(model, head_out, labels[:, 1, :, :5], image_hw, TASK_SOT, record)
+    head_out = model.detect_targets(cur, priors)
+    out = _detect_loss(model, head_out, labels[:, 1, :, :5], image_hw, "sot", record)
     out["corr_loss"] = sot_correspondence_loss(priors[0], box_maps(labels[:, 1, 0, 1:5], image_hw))
     out["total_loss"] = out["total_loss"] + out["corr_loss"]
     return out
@@ -122,13 +122,13 @@ def vos_loss(model: Unicorn, embed_ref: torch.Tensor, embed_cur: torch.Tensor, c
         ref_maps = box_maps(labels[b, 0, rows_ref, 1:5], image_hw).transpose(0, 1)  # (1, K, h, w)
         priors = [p.transpose(0, 1) for p in model.propagate(embed_ref[b:b + 1], embed_cur[b:b + 1], ref_maps)]
         feats_b = _rows(cur, slice(b, b + 1))
-        head_out = model.detect(feats_b, priors, TASK_SOT)  # one pass of the head per object
+        head_out = model.detect_targets(feats_b, priors)  # one pass of the head per object
         mask_outputs = model.segment(feats_b)
         cur_maps = box_maps(cur_boxes, image_hw)
         for k, j in enumerate(rows_cur):
             target = cur_boxes.new_zeros((1, 1, 5))
             target[0, 0, 1:5] = cur_boxes[k]
-            out = _detect_loss(model, _slice(head_out, k), target, image_hw, TASK_SOT, record,
+            out = _detect_loss(model, _slice(head_out, k), target, image_hw, "sot", record,
                                masks=masks[b:b + 1, 1, j:j + 1], mask_outputs=mask_outputs)
             out["corr_loss"] = sot_correspondence_loss(priors[0][k:k + 1], cur_maps[k:k + 1])
             out["total_loss"] = out["total_loss"] + out["corr_loss"]
@@ -145,11 +145,11 @@ def mot_loss(model: Unicorn, embed_ref: torch.Tensor, embed_cur: torch.Tensor, c
 
     Args as :func:`vos_loss`; masks may be None (box stage).
     """
-    head_out = model.detect(cur, None, TASK_MOT)
+    head_out = model.detect_objects(cur)
     kwargs = {}
     if masks is not None:
         kwargs = {"masks": masks[:, 1], "mask_outputs": model.segment(cur)}
-    out = _detect_loss(model, head_out, labels[:, 1], image_hw, TASK_MOT, record, **kwargs)
+    out = _detect_loss(model, head_out, labels[:, 1], image_hw, "mot", record, **kwargs)
     out["corr_loss"] = mot_correspondence_loss(embed_ref, embed_cur, labels)
     out["total_loss"] = out["total_loss"] + out["corr_loss"]
     return out

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 import numpy as np
 
@@ -31,6 +31,10 @@ class Tracks:
 
     def __len__(self) -> int:
         return len(self.track_ids)
+
+    def subset(self, keep: np.ndarray) -> Tracks:
+        """The tracks chosen by ``keep`` ((N,) bool, or row indices), every field alike."""
+        return Tracks(*(getattr(self, f.name)[keep] for f in fields(Tracks)))
 
     def to_frame_result(
         self, frame_index: int, image_size: tuple[int, int], detection_masks: np.ndarray | None = None
