@@ -50,7 +50,8 @@ def check_sot_zip(archive: Path, frames: int, box: list[float], name: str) -> di
     """The SOT zip holds every format, they parse, and they describe this video and this box."""
     folder, summary = unzip(archive)
     assert sorted(summary["outputs"]) == sorted(["annotated.webm", "confidence.png", "results_coco.json",
-                                                  "results_mot.txt", "results_pytracking.txt", "summary.json"])
+                                                  "results_mot.txt", "results_pytracking.txt"])  # besides itself
+    assert summary["status"] == "complete"
     assert sum(summary["state_frames"]["1"].values()) == frames  # every frame has the target's state
     assert (summary["task"], summary["input"], summary["frames"], summary["tracks"]) == ("sot", name, frames, 1)
     boxes = read_pytracking_txt(folder / "results_pytracking.txt")
@@ -89,7 +90,7 @@ def test_sot_then_mot_on_the_sample(browser, demo_url, artifacts, tmp_path):
     assert "Done: MOT on sample.mp4: 48 frames" in pages.run(page)
     pages.screenshot(page, artifacts, "1-mot-2-result")
     folder, summary = unzip(pages.download_zip(page, tmp_path / "mot.zip"))
-    assert sorted(summary["outputs"]) == ["annotated.webm", "results_coco.json", "results_mot.txt", "summary.json"]
+    assert sorted(summary["outputs"]) == ["annotated.webm", "results_coco.json", "results_mot.txt"]
     assert (summary["task"], summary["frames"], summary["classes"]) == ("mot", SAMPLE_FRAMES, [0])
     assert summary["thresholds"] == {"association": "bytetrack", "nms_thresh": 0.7, "track_thresh": 0.3,
                                      "match_thresh": 0.9}
