@@ -164,3 +164,25 @@ def test_track_to_folder_refuses_bad_corrections_before_any_work(clip, tmp_path,
         unicorn.track_to_folder(path, tmp_path / "out", task="sot", model="no-such-model", boxes=[WRONG],
                                 corrections=corrections)
     assert not (tmp_path / "out").exists()
+
+
+def test_track_to_folder_vos_mask_correction(clip, model, tmp_path):
+    from PIL import Image
+
+    path, _ = clip
+    mask = filled_box_masks(np.array([square_box(K, SIZE)]), SIZE)[0]
+    common = dict(task="vos", model=model, boxes=[WRONG], formats=("davis",))
+    plain = unicorn.track_to_folder(path, tmp_path / "plain", **common)
+    fixed = unicorn.track_to_folder(path, tmp_path / "fixed", corrections={K: {1: mask}}, **common)
+
+    def png(run, k):
+        return np.array(Image.open(run.files["davis"] / f"{k:05d}.png"))
+
+    for k in range(K):
+        np.testing.assert_array_equal(png(plain, k), png(fixed, k))
+    np.testing.assert_array_equal(png(fixed, K), mask.astype(np.uint8))
+    later = png(fixed, K + 1) == 1
+    true = filled_box_masks(np.array([square_box(K + 1, SIZE)]), SIZE)[0]
+    assert (later & true).sum() / (later | true).sum() > 0.5
+    assert fixed.summary["corrections"] == {str(K): {"1": {"mask_box_xywh": [float(v) for v in square_box(K, SIZE)],
+                                                           "mask_pixels": int(mask.sum())}}}
