@@ -186,3 +186,9 @@ def test_track_to_folder_vos_mask_correction(clip, model, tmp_path):
     assert (later & true).sum() / (later | true).sum() > 0.5
     assert fixed.summary["corrections"] == {str(K): {"1": {"mask_box_xywh": [float(v) for v in square_box(K, SIZE)],
                                                            "mask_pixels": int(mask.sum())}}}
+
+
+def test_mot_takes_no_corrections(clip, model):
+    _, frames = clip
+    with pytest.raises(UserError, match="MOT finds its objects itself and takes no corrections"):
+        unicorn.Tracker(model, "mot").correct(frames[0], boxes=[WRONG])

@@ -152,13 +152,13 @@ class BaseTracker:
                             "use add_objects() for new targets")
         return ids
 
-    def correct(self, frame: np.ndarray, **prompts: Any) -> FrameResult:  # pragma: no cover - abstract
+    def correct(self, frame: np.ndarray, **prompts: Any) -> FrameResult:
         """Call instead of ``step`` on a frame where the user fixed targets (``boxes=`` or ``masks=``, ``ids=``).
 
         The result holds the given boxes/masks for those ids (state ``tracked``, score 1) and the other
         targets as ``step`` tracks them; the frame becomes an extra reference for the corrected ids.
         """
-        raise NotImplementedError(f"{type(self).__name__} takes no corrections")
+        raise UserError(f"{self.task.upper()} finds its objects itself and takes no corrections (SOT and VOS do)")
 
     def init(self, frame: np.ndarray, **prompts: Any) -> FrameResult:  # pragma: no cover - abstract
         raise NotImplementedError
