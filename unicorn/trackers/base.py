@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -151,6 +152,15 @@ class BaseTracker:
             raise UserError(f"cannot correct target ids {unknown}: they are not tracked (tracked: {known}); "
                             "use add_objects() for new targets")
         return ids
+
+    def snapshot(self) -> dict[str, Any]:
+        """A copy of the video state (everything but the model and the settings): :meth:`restore` it to track
+        again from the next frame, e.g. with a correction, without tracking the earlier frames again."""
+        return {k: copy.deepcopy(v) for k, v in vars(self).items() if k not in ("model", "config", "detector")}
+
+    def restore(self, state: dict[str, Any]) -> None:
+        """Go back to a :meth:`snapshot` (the snapshot stays usable for another restore)."""
+        vars(self).update(copy.deepcopy(state))
 
     def correct(self, frame: np.ndarray, **prompts: Any) -> FrameResult:
         """Call instead of ``step`` on a frame where the user fixed targets (``boxes=`` or ``masks=``, ``ids=``).
