@@ -120,3 +120,40 @@ def test_convert_checkpoint_refuses_an_unwritable_output_before_reading(tmp_path
     assert main(["convert-checkpoint", str(tmp_path / "missing.pth"), str(tmp_path / "o.safetensors")]) == 2
     assert "does not exist" in _one_line_error(capsys)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["file"]
+
+
+@pytest.mark.parametrize("words, expected", [
+    (["--correct", "48:40,80,36,68"], "correction at frame 48, but the run has frames 0 to 47"),
+    (["--correct", "10:2:40,80,36,68"], "target ids [2], which are not tracked"),
+    (["--correct", "10:400,80,36,68"], "lies outside the 320x240 frame"),
+    (["--correct", "10:40,80,36,68", "--correct", "10:2:40,80,36,68"], "mixes boxes with and without target ids"),
+])
+def test_bad_corrections_refused_before_the_model_and_the_folder(tmp_path, capsys, no_model, words, expected):
+    out = tmp_path / "out"
+    assert main(["track", SAMPLE, "--task", "sot", "--box", "42,86,36,68", "--out", str(out), *words]) == 2
+    assert expected in _one_line_error(capsys)
+    assert not out.exists()
+
+
+@pytest.mark.parametrize("word", ["0:40,80,36,68", "10:40,80,36", "x:40,80,36,68", "10:0:40,80,36,68"])
+def test_correction_syntax_errors_exit_2(tmp_path, capsys, word):
+    with pytest.raises(SystemExit) as stop:
+        main(["track", SAMPLE, "--task", "sot", "--box", "42,86,36,68", "--out", str(tmp_path / "out"),
+              "--correct", word])
+    assert stop.value.code == 2 and "correct" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()
+
+
+def test_correct_on_the_sample_clip(tmp_path, capsys):
+    out = tmp_path / "out"
+    words = ["track", SAMPLE, "--task", "sot", "--box", "42,86,36,68", "--max-frames", "16", "--formats",
+             "pytracking", "--threads", "1", "--device", "cpu"]
+    assert main([*words, "--out", str(tmp_path / "plain")]) == 0
+    assert main([*words, "--out", str(out), "--correct", "12:1:60,90,36,68"]) == 0
+    fixed = (out / "results_pytracking.txt").read_text().splitlines()
+    plain = (tmp_path / "plain" / "results_pytracking.txt").read_text().splitlines()
+    assert len(fixed) == len(plain) == 16 and fixed[:12] == plain[:12]
+    assert fixed[12].split("\t") == ["60", "90", "36", "68"] and plain[12] != fixed[12]
+    import json
+    assert json.loads((out / "summary.json").read_text())["corrections"] == {
+        "12": {"1": {"box_xywh": [60.0, 90.0, 36.0, 68.0]}}}

@@ -38,6 +38,38 @@ def _box(text: str) -> tuple[float, float, float, float]:
     return values
 
 
+def _correction(text: str) -> tuple[int, int | None, tuple[float, float, float, float]]:
+    """``K:x,y,w,h`` or ``K:ID:x,y,w,h`` -> (frame K, target id or None, box)."""
+    parts = text.split(":")
+    if len(parts) not in (2, 3) or not all(p.strip().isdigit() for p in parts[:-1]):
+        raise argparse.ArgumentTypeError(f"a correction is FRAME:x,y,w,h or FRAME:ID:x,y,w,h (frame 0-based, "
+                                         f"e.g. 20:42,86,36,68 or 20:2:42,86,36,68); got {text!r}")
+    frame, target = int(parts[0]), (int(parts[1]) if len(parts) == 3 else None)
+    if frame < 1 or target == 0:
+        raise argparse.ArgumentTypeError(f"correction {text!r}: the frame must be >= 1 (frame 0 takes --box) and "
+                                         "a target id >= 1")
+    return frame, target, _box(parts[-1])
+
+
+def _corrections(items: list | None) -> dict[int, object] | None:
+    """Per frame: boxes for the targets in order (no ids), or {id: box}."""
+    if not items:
+        return None
+    out: dict[int, object] = {}
+    for frame, target, box in items:
+        entry = out.setdefault(frame, {} if target is not None else [])
+        if isinstance(entry, dict) != (target is not None):
+            raise UserError(f"--correct at frame {frame} mixes boxes with and without target ids; give FRAME:ID:"
+                            "x,y,w,h for each, or one FRAME:x,y,w,h per target in order")
+        if target is None:
+            entry.append(box)
+        elif target in entry:
+            raise UserError(f"--correct gives target {target} two boxes at frame {frame}")
+        else:
+            entry[target] = box
+    return out
+
+
 def _positive_int(text: str) -> int:
     try:
         value = int(text)
@@ -54,7 +86,8 @@ def join_negative_values(argv: list[str]) -> list[str]:
     while i < len(argv):
         word = argv[i]
         value = argv[i + 1] if i + 1 < len(argv) else ""
-        if word in ("--box", "--size", "--max-frames") and value[:1] == "-" and value[1:2] in tuple("0123456789."):
+        joined = ("--box", "--size", "--max-frames", "--correct")
+        if word in joined and value[:1] == "-" and value[1:2] in tuple("0123456789."):
             out.append(f"{word}={argv[i + 1]}")
             i += 2
         else:
@@ -69,6 +102,10 @@ def add_track_parser(sub) -> None:
     p.add_argument("--task", choices=("sot", "vos", "mot", "mots"), default="mot")
     p.add_argument("--box", type=_box, action="append",
                    help="SOT target (or VOS object, made into a mask) x,y,w,h; repeat for several")
+    p.add_argument("--correct", type=_correction, action="append", metavar="K:[ID:]x,y,w,h",
+                   help="SOT/VOS: the target's true box at frame K (0-based): tracked from there with that frame "
+                        "as an extra reference, frames before K unchanged. Repeatable: several targets at one frame "
+                        "take K:ID:x,y,w,h (ids 1, 2, ... in --box order), or one K:x,y,w,h per target in order")
     p.add_argument("--mask", help="VOS first-frame mask PNG (index or palette image; 0 = background)")
     p.add_argument("--classes", help="MOT/MOTS: comma-separated class names or ids to keep")
     p.add_argument("--detections", help="MOT: use this MOTChallenge det.txt instead of our detector")
@@ -183,6 +220,9 @@ def run_track(args: argparse.Namespace) -> int:
     masks = _read_mask(args.mask) if args.task == "vos" and args.mask else None
     boxes = args.box if args.task in ("sot", "vos") and masks is None else None
     classes = [c.strip() for c in args.classes.split(",") if c.strip()] if args.classes else None
+    if args.correct and args.task not in ("sot", "vos"):
+        raise UserError(f"--correct is for --task sot and vos, not {args.task}")
+    corrections = _corrections(args.correct)
     from tqdm import tqdm
 
     from .track_folder import track_to_folder
@@ -200,7 +240,8 @@ def run_track(args: argparse.Namespace) -> int:
                               classes=classes if mot else None, settings=settings,
                               detector=(args.detections or kind) if mot else None, input_size=args.size,
                               formats=formats, overwrite=args.overwrite, max_frames=args.max_frames,
-                              device=args.device, threads=args.threads, backend=args.backend, progress=progress)
+                              device=args.device, threads=args.threads, backend=args.backend, progress=progress,
+                              corrections=corrections)
     finally:
         for bar in bars:
             bar.close()

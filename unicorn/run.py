@@ -51,8 +51,8 @@ def close_writers(writers: list) -> Exception | None:
 
 
 def run_tracker(tracker: BaseTracker, frames: Iterable[np.ndarray], prompts: dict[str, Any], writers: list,
-                max_frames: int | None = None,
-                on_frame: Callable[[int], None] | None = None) -> dict[str, Any]:
+                max_frames: int | None = None, on_frame: Callable[[int], None] | None = None,
+                corrections: dict[int, dict[str, Any]] | None = None) -> dict[str, Any]:
     """Track ``frames`` (``init`` on the first) into ``writers``, closing them all on every exit path.
 
     Args:
@@ -62,6 +62,8 @@ def run_tracker(tracker: BaseTracker, frames: Iterable[np.ndarray], prompts: dic
         writers: from :func:`open_writers`.
         max_frames: stop after this many frames.
         on_frame: called with the number of frames done after each frame (progress bars).
+        corrections: frame index (0-based, >= 1) -> keyword arguments of the tracker's ``correct``
+            (``boxes=``/``masks=``, ``ids=``), called on that frame instead of ``step``.
 
     Returns:
         Counts: frames, tracks, track_ids, seconds, fps, truncated (stopped at ``max_frames``).
@@ -73,7 +75,12 @@ def run_tracker(tracker: BaseTracker, frames: Iterable[np.ndarray], prompts: dic
                 if max_frames is not None and n >= max_frames:
                     truncated = True
                     break
-                result = tracker.init(frame, **prompts) if n == 0 else tracker.step(frame)
+                if n == 0:
+                    result = tracker.init(frame, **prompts)
+                elif corrections and n in corrections:
+                    result = tracker.correct(frame, **corrections[n])
+                else:
+                    result = tracker.step(frame)
                 for wr in writers:
                     if isinstance(wr, W.AnnotatedVideoWriter):
                         wr.write(frame, result)

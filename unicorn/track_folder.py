@@ -115,7 +115,8 @@ def track_to_folder(source: Any, out: str | Path, task: str = "sot", *, model: A
                     overwrite: bool = False, max_frames: int | None = None, device: str | None = None,
                     threads: int | None = None, backend: str = "torch",
                     progress: Callable[[int, int | None], None] | None = None, info: dict[str, Any] | None = None,
-                    video_name: str | None = None, fourcc: str = "mp4v") -> FolderRun:
+                    video_name: str | None = None, fourcc: str = "mp4v",
+                    corrections: dict[int, Any] | None = None) -> FolderRun:
     """Track ``source`` into the result folder ``out``.
 
     Args:
@@ -140,6 +141,9 @@ def track_to_folder(source: Any, out: str | Path, task: str = "sot", *, model: A
         info: more entries for ``summary.json`` (e.g. the input's display name).
         video_name: file name of the annotated video (default ``annotated.mp4``).
         fourcc: codec of the annotated video (``"mp4v"``; ``"VP80"`` with a ``.webm`` name plays in browsers).
+        corrections: SOT/VOS: frame index k (0-based, >= 1) -> the user's boxes or masks there (see
+            :mod:`unicorn.corrections`): the tracker's ``correct`` runs on frame k instead of ``step``, frames
+            before k are as without it, and ``summary.json`` records them.
 
     Returns:
         The finished run. SOT/VOS runs also record each target's ``lost_spans`` (first and last frame of each
@@ -152,6 +156,7 @@ def track_to_folder(source: Any, out: str | Path, task: str = "sot", *, model: A
     """
     from . import load  # the package's attribute: what `unicorn.load` is at call time
     from .api import Tracker, check_settings
+    from .corrections import check_corrections, describe_corrections, prompt_ids
     from .data.video_io import open_video
     from .evaluation.timeline import TargetTimeline
     from .run import open_writers, run_tracker
@@ -165,6 +170,9 @@ def track_to_folder(source: Any, out: str | Path, task: str = "sot", *, model: A
     check_result_folder(out, overwrite)
     with open_video(source) as video:
         prompts = _check_prompts(task, boxes, masks, formats, video.size)
+        total = min(x for x in (max_frames, video.frame_count) if x) if (max_frames or video.frame_count) else None
+        known = prompt_ids(prompts, video.size) if corrections and task in ("sot", "vos") else []
+        fixes = check_corrections(task, corrections, known, video.size, total)
         if isinstance(model, str | Path):
             model = load(model, device, threads=threads, backend=backend)
         fps = video.fps or None
@@ -176,8 +184,8 @@ def track_to_folder(source: Any, out: str | Path, task: str = "sot", *, model: A
         create_result_folder(out, overwrite)
         summary = RunSummary(out, {"input": str(source), "task": task, "weights": _model_name(model),
                                    "device": str(tracker.device), "video_fps": video.fps,
-                                   "size_hw": list(video.size), **(info or {})})
-        total = min(x for x in (max_frames, video.frame_count) if x) if (max_frames or video.frame_count) else None
+                                   "size_hw": list(video.size), **(info or {}),
+                                   **({"corrections": describe_corrections(fixes)} if fixes else {})})
         done = [0]
 
         def on_frame(n: int) -> None:
@@ -190,7 +198,7 @@ def track_to_folder(source: Any, out: str | Path, task: str = "sot", *, model: A
             with sigterm_as_interrupt():
                 writers = open_writers(out, formats, video.fps or 25.0, names, video_name=video_name, fourcc=fourcc)
                 writers += [timeline] if timeline is not None else []
-                stats = run_tracker(tracker, video, prompts, writers, max_frames, on_frame=on_frame)
+                stats = run_tracker(tracker, video, prompts, writers, max_frames, on_frame=on_frame, corrections=fixes)
         except KeyboardInterrupt as exc:
             by = exc.args[0] if exc.args else "Ctrl+C (SIGINT)"
             _finish(summary, "interrupted", f"stopped by {by}", frames=done[0])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -11,7 +12,7 @@ import numpy as np
 import torch
 
 from ..errors import UserError
-from ..inputs import check_frame
+from ..inputs import check_frame, check_prompt_ids
 from ..models.features import FrameFeatures
 from ..models.heads.detection import HeadOutput
 from ..models.interaction.prior import box_label_map, downsample_label_map
@@ -131,6 +132,43 @@ class BaseTracker:
     def _require_init(self) -> None:
         if self.frame_index < 0:
             raise UserError(f"{self.task} tracker: call init(frame, ...) on the first frame before step()")
+
+    def correction_ids(self, ids: Any, count: int) -> list[int]:
+        """The tracked ids that ``count`` corrected boxes or masks are for (``ids`` None: every target, in order).
+
+        Raises:
+            UserError: before any frame is tracked, or for an id that is not tracked.
+        """
+        self._require_init()
+        known = list(self.object_ids)
+        if ids is None:
+            if count != len(known):
+                raise UserError(f"{count} corrections for {len(known)} tracked targets {known}; pass ids= to say "
+                                "which targets they are for")
+            return known
+        ids = check_prompt_ids(ids, count)
+        unknown = sorted(set(ids) - set(known))
+        if unknown:
+            raise UserError(f"cannot correct target ids {unknown}: they are not tracked (tracked: {known}); "
+                            "use add_objects() for new targets")
+        return ids
+
+    def snapshot(self) -> dict[str, Any]:
+        """A copy of the video state (everything but the model and the settings): :meth:`restore` it to track
+        again from the next frame, e.g. with a correction, without tracking the earlier frames again."""
+        return {k: copy.deepcopy(v) for k, v in vars(self).items() if k not in ("model", "config", "detector")}
+
+    def restore(self, state: dict[str, Any]) -> None:
+        """Go back to a :meth:`snapshot` (the snapshot stays usable for another restore)."""
+        vars(self).update(copy.deepcopy(state))
+
+    def correct(self, frame: np.ndarray, **prompts: Any) -> FrameResult:
+        """Call instead of ``step`` on a frame where the user fixed targets (``boxes=`` or ``masks=``, ``ids=``).
+
+        The result holds the given boxes/masks for those ids (state ``tracked``, score 1) and the other
+        targets as ``step`` tracks them; the frame becomes an extra reference for the corrected ids.
+        """
+        raise UserError(f"{self.task.upper()} finds its objects itself and takes no corrections (SOT and VOS do)")
 
     def init(self, frame: np.ndarray, **prompts: Any) -> FrameResult:  # pragma: no cover - abstract
         raise NotImplementedError

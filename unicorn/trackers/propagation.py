@@ -198,6 +198,43 @@ class PropagationTracker(BaseTracker):
         self._track(frame)
         return self._result(self._size)
 
+    def correct(self, frame: np.ndarray, boxes=None, masks=None, ids=None) -> FrameResult:
+        """Call instead of ``step`` on a frame where the user fixed tracked targets (``ids``, default every
+        target in order): boxes (x, y, w, h each; VOS makes them masks as ``init`` does) or masks. They are
+        this frame's answer, and the frame becomes an extra prompt frame of the memory."""
+        if (masks is None) == (boxes is None):
+            raise UserError("correct needs either boxes= or masks= (not both)")
+        size = check_frame(frame).shape[:2]
+        if boxes is not None and self.task == "vos":
+            masks, boxes = self.masks_from_boxes(frame, boxes)[0], None
+        xywh = check_boxes_xywh(boxes, size) if boxes is not None else None
+        bin_masks = check_masks(masks, size) if masks is not None else None
+        if masks is not None and ids is None and np.asarray(masks).ndim == 2:
+            ids = [int(v) for v in np.unique(np.asarray(masks)) if v != 0]
+        ids = self.correction_ids(ids, len(xywh) if xywh is not None else len(bin_masks))
+        rows = [1 + self._ids.index(i) for i in ids]
+        with torch.inference_mode():
+            f, emb = self._embed(frame)
+            labels = self.memory.read(emb, self._search_region())
+            xyxy = xywh_to_xyxy(xywh) if xywh is not None else mask_boxes_xyxy(bin_masks)
+            new = self.box_labels(emb, xyxy, f) if xywh is not None else self._input_maps(bin_masks, f)
+            labels[1:] *= (1 - new.sum(0, keepdim=True)).clamp(min=0)  # the fixed targets take their cells
+            labels[rows] = new
+            labels[0] = (1 - labels[1:].sum(0)).clamp(min=0)
+            self.memory.add_prompt(emb, labels)
+            self.memory.add_frame(emb, labels)
+            self._last_labels = labels
+            self._finish(labels, f)
+            for k, i in enumerate(ids):
+                self._mass[i] = float(new[k].sum())
+                self._boxes[i], self._scores[i], self._states[i] = xyxy[k], 1.0, "tracked"
+                if bin_masks is not None:
+                    self._masks[i] = bin_masks[k]
+                else:
+                    self._box_pad[i] = box_offsets(xyxy[k], self._region_box(labels, rows[k], f))
+        self.frame_index += 1
+        return self._result(self._size)
+
     def _track(self, frame: np.ndarray) -> torch.Tensor:
         """Track every target into ``frame``; returns its (1 + K, h, w) labels."""
         with torch.inference_mode():

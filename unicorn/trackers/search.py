@@ -87,9 +87,10 @@ class _Cells:
 
 @dataclass
 class SearchTarget:
-    """One SOT target's memory: its prompt cells and those of its recent frames (with frame positions)."""
+    """One SOT target's memory: the cells of its prompt frames (the first, then corrected ones) and of its
+    recent frames (with frame positions)."""
 
-    prompt: _Cells | None = None
+    prompts: list[_Cells] = field(default_factory=list)
     recent: list[_Cells] = field(default_factory=list)
 
     def remember(self, emb: torch.Tensor, labels: torch.Tensor, crop: Crop, prompt: bool, keep: int,
@@ -100,14 +101,14 @@ class SearchTarget:
         pos = crop.cell_positions(tuple(emb.shape[-2:])).to(emb.device)
         entry = _Cells(emb.flatten(1)[:, cells], labels.flatten(1)[:, cells], pos[cells])
         if prompt:
-            self.prompt = entry
+            self.prompts.append(entry)
         elif keep > 0:
             self.recent = (self.recent + [entry])[-keep:]
 
     def read(self, emb: torch.Tensor, crop: Crop, topk: int, temperature: float, radius_cells: float) -> torch.Tensor:
         """(2, h, w) labels of a crop; recent cells are read within ``radius_cells`` cells of this crop."""
         grid = tuple(emb.shape[-2:])
-        entries = [self.prompt] + self.recent
+        entries = self.prompts + self.recent
         keys = torch.cat([e.keys for e in entries], 1)
         labels = torch.cat([e.labels for e in entries], 1)
         bias = None
@@ -115,7 +116,8 @@ class SearchTarget:
             pos = crop.cell_positions(grid).to(emb.device)
             near = torch.cdist(pos, torch.cat([e.pos for e in self.recent])) <= radius_cells * 8 / crop.scale
             far = torch.zeros(near.shape, device=emb.device).masked_fill_(~near, float("-inf"))
-            bias = torch.cat([far.new_zeros((far.shape[0], self.prompt.keys.shape[1])), far], 1)
+            n_prompt = sum(e.keys.shape[1] for e in self.prompts)
+            bias = torch.cat([far.new_zeros((far.shape[0], n_prompt)), far], 1)
         out = propagate_labels(emb.flatten(1), keys, labels, topk, temperature, bias=bias)
         return out.view(2, *grid)
 
@@ -211,47 +213,68 @@ class SearchSOTTracker(BaseTracker):
         self._size = frame.shape[:2]
         with torch.inference_mode():
             for box, i in zip(xywh_to_xyxy(xywh), ids):
-                crop = self._crop(self._size, box)
-                emb = self._embed(frame, crop)
-                fg = box_prior(emb, crop.to_input(box[None]), self.config.topk)
-                labels = torch.cat([1 - fg, fg])
-                target = SearchTarget()
-                target.remember(emb, labels, crop, prompt=True, keep=self.config.memory_frames)
-                self._pad[i] = box_offsets(box, region_box(labels, crop))
-                self._targets[i], self._boxes[i], self._scores[i], self._states[i] = target, box, 1.0, "tracked"
-                self._area[i] = float(fg.sum()) * (8 / crop.scale) ** 2
-                self._misses[i] = 0
+                self._targets[i] = SearchTarget()
+                self._prompt(frame, i, box)
         return self._result()
+
+    def _prompt(self, frame: np.ndarray, i: int, box: np.ndarray) -> None:
+        """Remember target ``i`` at the xyxy ``box`` of ``frame`` as one of its prompt frames."""
+        crop = self._crop(self._size, box)
+        emb = self._embed(frame, crop)
+        fg = box_prior(emb, crop.to_input(box[None]), self.config.topk)
+        labels = torch.cat([1 - fg, fg])
+        self._targets[i].remember(emb, labels, crop, prompt=True, keep=self.config.memory_frames)
+        self._pad[i] = box_offsets(box, region_box(labels, crop))
+        self._boxes[i], self._scores[i], self._states[i] = box, 1.0, "tracked"
+        self._area[i] = float(fg.sum()) * (8 / crop.scale) ** 2
+        self._misses[i] = 0
 
     def step(self, frame: np.ndarray) -> FrameResult:
         """Track every target into the next frame."""
         self._require_init()
         frame = self.check_frame_size(frame)
-        cfg = self.config
         with torch.inference_mode():
-            for i, target in self._targets.items():
-                crop = self._crop(self._size, self._boxes[i], self._misses[i])
-                emb = self._embed(frame, crop)
-                labels = target.read(emb, crop, cfg.topk, self.temperature, cfg.memory_radius)
-                region = labels.argmax(0) == 1
-                area = float(labels[1][region].sum()) * (8 / crop.scale) ** 2
-                conf = float(labels[1][region].mean()) if bool(region.any()) else 0.0
-                score = conf * min(1.0, area / max(self._area[i], 1e-6))
-                box = region_box(labels, crop) if score >= cfg.lost_score else None
-                if box is None:  # not found: keep the last box, marked lost; look wider next frame
-                    self._scores[i], self._states[i] = 0.0, "lost"
-                    self._misses[i] += 1
-                    continue
-                self._area[i] = 0.8 * self._area[i] + 0.2 * area
-                size = box[2:] - box[:2]
-                self._boxes[i] = clip_boxes_xyxy(box + self._pad[i] * np.r_[size, size], self._size)
-                self._scores[i] = score
-                self._states[i] = "uncertain" if score < 2 * cfg.lost_score else "tracked"
-                self._misses[i] = 0
-                target.remember(emb, labels, crop, prompt=False, keep=cfg.memory_frames,
-                                confidence=cfg.memory_confidence)
+            for i in self._targets:
+                self._track_target(frame, i)
         self.frame_index += 1
         return self._result()
+
+    def correct(self, frame: np.ndarray, boxes, ids=None) -> FrameResult:
+        """Call instead of ``step`` on a frame where the user fixed boxes (x, y, w, h each) of tracked ``ids``
+        (default: every target, in order): they are the answer and an extra prompt frame of their targets."""
+        xywh = check_boxes_xywh(boxes, check_frame(frame).shape[:2])
+        ids = self.correction_ids(ids, len(xywh))
+        frame = self.check_frame_size(frame)
+        with torch.inference_mode():
+            for i in self._targets:
+                if i not in ids:
+                    self._track_target(frame, i)
+            for i, box in zip(ids, xywh_to_xyxy(xywh)):
+                self._prompt(frame, i, box)
+        self.frame_index += 1
+        return self._result()
+
+    def _track_target(self, frame: np.ndarray, i: int) -> None:
+        cfg, target = self.config, self._targets[i]
+        crop = self._crop(self._size, self._boxes[i], self._misses[i])
+        emb = self._embed(frame, crop)
+        labels = target.read(emb, crop, cfg.topk, self.temperature, cfg.memory_radius)
+        region = labels.argmax(0) == 1
+        area = float(labels[1][region].sum()) * (8 / crop.scale) ** 2
+        conf = float(labels[1][region].mean()) if bool(region.any()) else 0.0
+        score = conf * min(1.0, area / max(self._area[i], 1e-6))
+        box = region_box(labels, crop) if score >= cfg.lost_score else None
+        if box is None:  # not found: keep the last box, marked lost; look wider next frame
+            self._scores[i], self._states[i] = 0.0, "lost"
+            self._misses[i] += 1
+            return
+        self._area[i] = 0.8 * self._area[i] + 0.2 * area
+        size = box[2:] - box[:2]
+        self._boxes[i] = clip_boxes_xyxy(box + self._pad[i] * np.r_[size, size], self._size)
+        self._scores[i] = score
+        self._states[i] = "uncertain" if score < 2 * cfg.lost_score else "tracked"
+        self._misses[i] = 0
+        target.remember(emb, labels, crop, prompt=False, keep=cfg.memory_frames, confidence=cfg.memory_confidence)
 
     def _result(self) -> FrameResult:
         ids = self.object_ids

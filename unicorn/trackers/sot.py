@@ -162,19 +162,36 @@ class SOTTracker(BaseTracker):
         self._require_init()
         f = self.preprocess(frame)
         cfg = self.config
+        found: dict[int, tuple[float, np.ndarray]] = {}  # the newest reference that finds a target answers
         with torch.inference_mode():
             cur = self.model.with_tokens(self.features(f))  # shared by every reference
             for ref in self._refs:
                 _, decoded, _ = self.detect_targets(ref.feats, cur, ref.maps, cfg.upstream_fp16)
                 for k, target in enumerate(ref.ids):
                     best, boxes, scores, _ = select_target(decoded[k], f.r, self.input_size, self._boxes[target], cfg)
-                    if best is not None:  # upstream: top-1; otherwise keep the previous box, marked lost
-                        self._boxes[target] = boxes[best]
-                        self._scores[target] = float(scores[best])
-                    else:
-                        self._scores[target] = 0.0
-                    self._states[target] = "tracked" if best is not None else "lost"
+                    if best is not None:  # references are in time order: a corrected frame outranks the first
+                        found[target] = (float(scores[best]), boxes[best])
+        for target in self.object_ids:  # upstream: top-1; otherwise keep the previous box, marked lost
+            if target in found:
+                self._scores[target], self._boxes[target] = found[target]
+            else:
+                self._scores[target] = 0.0
+            self._states[target] = "tracked" if target in found else "lost"
         self.frame_index += 1
+        return self._result(f.size)
+
+    def correct(self, frame: np.ndarray, boxes, ids=None) -> FrameResult:
+        """Call instead of ``step`` on a frame where the user fixed boxes (x, y, w, h each) of tracked ``ids``
+        (default: every target, in order): they are the answer, and the frame an extra reference of theirs."""
+        xywh = check_boxes_xywh(boxes, check_frame(frame).shape[:2])
+        ids = self.correction_ids(ids, len(xywh))
+        self.step(frame)
+        xyxy = xywh_to_xyxy(xywh)
+        f = self.preprocess(frame)
+        with torch.inference_mode():
+            self._refs.append(_Reference(self.reference_features(f), ids, self.box_maps(xyxy, f.r)))
+        for i, box in zip(ids, xyxy):
+            self._boxes[i], self._scores[i], self._states[i] = box, 1.0, "tracked"
         return self._result(f.size)
 
     def _result(self, size: tuple[int, int]) -> FrameResult:

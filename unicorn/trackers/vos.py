@@ -142,10 +142,11 @@ class VOSTracker(BaseTracker):
     def remove_objects(self, ids) -> None:
         """Stop tracking these object ids."""
         for i in np.atleast_1d(ids).tolist():
-            ref = self._objects.pop(int(i), None)
-            if ref is not None:
-                pos = ref.object_ids.index(int(i))
-                del ref.object_ids[pos], ref.maps[pos]
+            self._objects.pop(int(i), None)
+            for ref in self._refs:  # its first reference and any corrected frame
+                if int(i) in ref.object_ids:
+                    pos = ref.object_ids.index(int(i))
+                    del ref.object_ids[pos], ref.maps[pos]
         self._refs = [r for r in self._refs if r.object_ids]
 
     def _check_new(self, frame: np.ndarray, masks, ids) -> tuple[np.ndarray, list[int]]:
@@ -160,8 +161,23 @@ class VOSTracker(BaseTracker):
             raise UserError(f"object ids {clash} are already tracked; remove them first or use new ids")
         return bin_masks, ids
 
-    def _add(self, frame: np.ndarray, masks, ids, previous: FrameResult | None = None) -> FrameResult:
-        bin_masks, ids = self._check_new(frame, masks, ids)
+    def correct(self, frame: np.ndarray, masks=None, ids=None, boxes=None) -> FrameResult:
+        """Call instead of ``step`` on a frame where the user fixed masks (or boxes, made into masks as by
+        ``init``) of tracked ``ids`` (default: an index map's values, or every object in order). They are
+        this frame's answer, and the frame an extra reference of those objects (their first one stays)."""
+        if (masks is None) == (boxes is None):
+            raise UserError("correct needs either masks= or boxes= (not both)")
+        if boxes is not None:
+            masks, _ = self.masks_from_boxes(frame, boxes)
+        bin_masks = check_masks(masks, check_frame(frame).shape[:2])
+        if np.asarray(masks).ndim == 2 and ids is None:
+            ids = [v for v in mask_ids(np.asarray(masks)) if v != 0]
+        ids = self.correction_ids(ids, len(bin_masks))
+        return self._add(frame, bin_masks, ids, previous=self.step(frame), correction=True)
+
+    def _add(self, frame: np.ndarray, masks, ids, previous: FrameResult | None = None,
+             correction: bool = False) -> FrameResult:
+        bin_masks, ids = (masks, ids) if correction else self._check_new(frame, masks, ids)
         if not self._refs:  # the first prompt fixes the video's frame scale
             self.fit_targets(mask_boxes_xyxy(bin_masks), frame.shape[:2], self.config.max_target_size)
         f = self.preprocess(frame)
@@ -171,7 +187,7 @@ class VOSTracker(BaseTracker):
         for i, obj_id in enumerate(ids):
             ref.object_ids.append(obj_id)
             ref.maps.append(maps[i:i + 1])
-            self._objects[obj_id] = ref
+            self._objects.setdefault(obj_id, ref)
             self._last_score[obj_id] = 1.0
         self._refs.append(ref)
         # The output of this frame: tracked objects (if any) with the new masks painted over them.
@@ -196,17 +212,21 @@ class VOSTracker(BaseTracker):
         with torch.inference_mode():
             cur = self.model.with_tokens(self.features(f))  # shared by every reference
             mask_feats, up_weights = self.model.segment(cur)
+            found: set[int] = set()  # the newest reference that finds an object answers (a corrected frame)
             for ref in self._refs:
                 maps = torch.stack(ref.maps, 1)  # (1, K, h, w)
                 head_out, decoded, locations = self.detect_targets(ref.feats, cur, maps, cfg.upstream_fp16)
                 for k, obj_id in enumerate(ref.object_ids):
                     best, _, scores, idx = select_target(decoded[k], f.r, self.input_size,
                                                          self._last_box.get(obj_id), cfg)
+                    if best is None and obj_id in found:
+                        continue
                     if best is None:  # nothing found: the object is lost (its last mask held, or none)
                         self._last_score[obj_id] = 0.0
                         if cfg.min_score > 0 and obj_id in self._last_mask:  # gated: hold the last mask
                             probs[obj_ids.index(obj_id)] = np.where(self._last_mask[obj_id], HELD_PROB, 0.0)
                         continue
+                    found.add(obj_id)
                     m = self.model.instance_masks(head_out, mask_feats, up_weights, idx[best:best + 1], locations,
                                                   batch_idx=k)
                     probs[obj_ids.index(obj_id)] = masks_to_frame(m, f.r, f.size)[0].float().cpu().numpy()
