@@ -77,7 +77,7 @@ def test_sot_run_writes_every_format_and_a_zip(lite_model, clip, tmp_path):
                           tmp_path / "out", LIMITS, lambda n, total: progress.append((n, total)), "unicorn-lite")
     assert progress == [(n, 10) for n in range(1, 11)]
     assert _members(result.archive) == sorted([VIDEO_NAME, "results_pytracking.txt", "results_mot.txt",
-                                               "results_coco.json", "summary.json"])
+                                               "results_coco.json", "confidence.png", "summary.json"])
     summary = json.loads((result.folder / "summary.json").read_text())
     assert (summary["task"], summary["frames"], summary["tracks"], summary["weights"]) == ("sot", 10, 1, "unicorn-lite")
     boxes = read_pytracking_txt(result.folder / "results_pytracking.txt")
