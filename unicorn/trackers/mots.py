@@ -78,5 +78,5 @@ def box_masks(model: Unicorn, f: Frame, boxes_xyxy: np.ndarray, topk: int) -> np
 
 def drop_empty(tracks: Tracks, masks: np.ndarray) -> tuple[Tracks, np.ndarray]:
     """The tracks whose mask kept a pixel, with their masks (a track that lost every pixel is not reported)."""
-    keep = masks.reshape(len(masks), -1).any(1)
+    keep = masks.any(axis=(1, 2))
     return tracks.subset(keep), masks[keep]
