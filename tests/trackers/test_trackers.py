@@ -9,6 +9,8 @@ import torch
 import unicorn
 from unicorn.models.build import build_model
 from unicorn.trackers import remove_overlaps, soft_aggregate
+from unicorn.trackers.association.base import Tracks
+from unicorn.trackers.mots import drop_empty
 
 SIZE = (64, 96)
 
@@ -42,6 +44,16 @@ def test_mots_overlap_removal_lower_id_wins():
     np.testing.assert_array_equal(out[1, 0], [False, True, True, True])   # id 2 keeps everything
     np.testing.assert_array_equal(out[0, 0], [True, False, False, False])  # id 5 loses pixels 1-2
     np.testing.assert_array_equal(out[2, 0], [False, False, False, False])  # id 9 loses pixel 3
+
+
+def test_mots_tracks_without_a_pixel_are_dropped_and_no_track_is_no_error():
+    tracks = Tracks.build([3, 4], [np.zeros(4), np.ones(4)], [0.9, 0.8], [0, 1], [0, 1])
+    masks = np.zeros((2, 4, 4), bool)
+    masks[1, 2, 2] = True  # track 3 lost every pixel to an overlap
+    kept, kept_masks = drop_empty(tracks, masks)
+    assert kept.track_ids.tolist() == [4] and kept.class_ids.tolist() == [1] and kept_masks.shape == (1, 4, 4)
+    none, none_masks = drop_empty(kept.subset(np.zeros(1, bool)), np.zeros((0, 4, 4), bool))
+    assert len(none) == 0 and none_masks.shape == (0, 4, 4)
 
 
 def test_sot_keeps_previous_box_when_nothing_passes(model):
