@@ -18,7 +18,8 @@ SOT_SETTINGS = {"conf_thresh": unit(example=0.001), "nms_thresh": unit(example=0
                 "max_target_size": at_least(0), "method": one_of("head", "propagation"),
                 "features": one_of("trained", "imagenet"), "topk": at_least(1, int), "memory_frames": at_least(0, int),
                 "memory_radius": at_least(0), "memory_confidence": unit(), "lost_score": unit(),
-                "search_size": at_least(64, int), "search_context": at_least(0)}
+                "search_size": at_least(64, int), "search_context": at_least(0),
+                "snap": one_of("none", "nanodet-g"), "snap_iou": unit(), "snap_score": unit()}
 
 
 @checked(SOT_SETTINGS)  # type and range of every field, before the checks of __post_init__
@@ -62,6 +63,12 @@ class SOTConfig:
             network (a multiple of 32).
         search_context: with ``"propagation"``, SOT: the search region spans this many times the target's
             size (0: no search region, whole frames at the model's input size).
+        snap: with ``"propagation"``, SOT in a search region: ``"nanodet-g"`` gives a target of a COCO class
+            the box of the bundled detector's detection of that class that best overlaps its propagated box
+            (:mod:`unicorn.trackers.snap`); ``"none"``: the propagated box.
+        snap_iou: with ``snap``: the least IoU between the detection and the prompt box (which names the
+            class) or the propagated box (later frames).
+        snap_score: with ``snap``: detections at or below this class score are ignored.
     """
 
     conf_thresh: float = 0.001
@@ -80,6 +87,9 @@ class SOTConfig:
     lost_score: float = 0.1
     search_size: int = 256
     search_context: float = 4.0
+    snap: str = "none"
+    snap_iou: float = 0.5
+    snap_score: float = 0.3
 
     def __post_init__(self) -> None:
         if self.method not in ("head", "propagation"):

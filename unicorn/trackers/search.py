@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-import cv2
 import numpy as np
 import torch
 import torch.nn.functional as F
@@ -22,60 +21,13 @@ from ..geometry import clip_boxes_xyxy, mask_boxes_xyxy, xywh_to_xyxy
 from ..inputs import check_boxes_xywh, check_frame, check_prompt_ids
 from ..models.interaction.memory import normalized_features, propagate_labels
 from ..models.unicorn import Unicorn
-from ..preprocess import PAD_VALUE
 from ..types import FrameResult
 from .base import BaseTracker
 from .configs import SOTConfig
+from .crops import Crop, search_crop
 from .memory import kept_cells
 from .regions import box_offsets, box_prior, main_blobs
-
-
-@dataclass
-class Crop:
-    """A square search region: input pixel = (frame pixel - origin) * scale."""
-
-    scale: float
-    origin: np.ndarray  # (x0, y0) frame pixels
-    side: int  # input pixels
-
-    def image(self, frame: np.ndarray) -> np.ndarray:
-        """(side, side, 3) uint8 crop of a BGR frame (outside the frame: grey)."""
-        s, (x0, y0) = self.scale, self.origin
-        warp = np.array([[s, 0, -s * x0], [0, s, -s * y0]], np.float64)
-        return cv2.warpAffine(frame, warp, (self.side, self.side), flags=cv2.INTER_LINEAR,
-                              borderMode=cv2.BORDER_CONSTANT, borderValue=(PAD_VALUE,) * 3)
-
-    def to_input(self, boxes_xyxy: np.ndarray) -> np.ndarray:
-        return (np.asarray(boxes_xyxy, np.float64) - np.tile(self.origin, 2)) * self.scale
-
-    def to_frame(self, boxes_xyxy: np.ndarray) -> np.ndarray:
-        return np.asarray(boxes_xyxy, np.float64) / self.scale + np.tile(self.origin, 2)
-
-    def cell_positions(self, grid: tuple[int, int]) -> torch.Tensor:
-        """(h*w, 2) frame-pixel centres of the crop's stride-8 cells."""
-        h, w = grid
-        ys, xs = np.mgrid[:h, :w]
-        pos = np.stack([(xs.ravel() + 0.5) * 8 / self.scale + self.origin[0],
-                        (ys.ravel() + 0.5) * 8 / self.scale + self.origin[1]], 1)
-        return torch.from_numpy(pos).float()
-
-
-def search_crop(box_xyxy: np.ndarray, frame_hw: tuple[int, int], side: int, context: float,
-                max_zoom: float = 4.0) -> Crop:
-    """The crop centred on a box whose side is ``context`` x the box's geometric mean size.
-
-    It is never more enlarged than ``max_zoom`` and never wider than needed to hold the whole frame
-    (then it is centred on the frame).
-    """
-    x1, y1, x2, y2 = np.asarray(box_xyxy, np.float64)
-    size = max(np.sqrt(max(x2 - x1, 1.0) * max(y2 - y1, 1.0)), 1.0)
-    h0, w0 = frame_hw
-    whole = side / max(h0, w0)  # the scale that holds the whole frame
-    scale = min(max(side / (context * size), whole), max_zoom)
-    centre = np.array([(x1 + x2) / 2, (y1 + y2) / 2])
-    if scale <= whole + 1e-9:
-        centre = np.array([w0 / 2, h0 / 2])
-    return Crop(scale, centre - side / (2 * scale), side)
+from .snap import DetectorSnap, SnapTarget
 
 
 @dataclass
@@ -137,7 +89,7 @@ class SearchSOTTracker(BaseTracker):
     Args:
         model: the network (its backbone; its memory embedding with ``features="trained"``).
         config: settings (``SOTConfig``: ``search_size``, ``search_context``, ``topk``, ``memory_frames``,
-            ``memory_radius``, ``lost_score``).
+            ``memory_radius``, ``lost_score``, ``snap``).
         input_size: unused (the search region has its own size); kept for the common signature.
     """
 
@@ -146,6 +98,7 @@ class SearchSOTTracker(BaseTracker):
     def __init__(self, model: Unicorn, config: SOTConfig, input_size: tuple[int, int] | None = None) -> None:
         super().__init__(model, input_size)
         self.config = config
+        self.snapper = DetectorSnap(config.snap_iou, config.snap_score, self.device) if config.snap != "none" else None
         if config.features == "trained" and not model.has_memory_embedding:
             raise UserError("method='propagation' with features='trained' needs a model with a memory embedding "
                             "(unicorn-lite); use features='imagenet' for this model")
@@ -162,6 +115,7 @@ class SearchSOTTracker(BaseTracker):
         self._area: dict[int, float] = {}  # recent target area in frame pixels (for the score)
         self._pad: dict[int, np.ndarray] = {}  # prompt box - region box, in region sizes
         self._misses: dict[int, int] = {}  # frames since the target was last found
+        self._snaps: dict[int, SnapTarget | None] = {}
         self._size: tuple[int, int] | None = None
 
     @property
@@ -195,7 +149,8 @@ class SearchSOTTracker(BaseTracker):
     def remove_objects(self, ids) -> None:
         """Stop tracking these target ids."""
         for i in (int(v) for v in np.atleast_1d(ids).tolist()):
-            for d in (self._targets, self._boxes, self._scores, self._states, self._area, self._pad, self._misses):
+            for d in (self._targets, self._boxes, self._scores, self._states, self._area, self._pad, self._misses,
+                      self._snaps):
                 d.pop(i, None)
 
     def _check(self, frame: np.ndarray, boxes, ids) -> tuple[np.ndarray, list[int]]:
@@ -228,6 +183,7 @@ class SearchSOTTracker(BaseTracker):
         self._boxes[i], self._scores[i], self._states[i] = box, 1.0, "tracked"
         self._area[i] = float(fg.sum()) * (8 / crop.scale) ** 2
         self._misses[i] = 0
+        self._snaps[i] = self.snapper.learn(frame, box) if self.snapper is not None else None
 
     def step(self, frame: np.ndarray) -> FrameResult:
         """Track every target into the next frame."""
@@ -270,7 +226,11 @@ class SearchSOTTracker(BaseTracker):
             return
         self._area[i] = 0.8 * self._area[i] + 0.2 * area
         size = box[2:] - box[:2]
-        self._boxes[i] = clip_boxes_xyxy(box + self._pad[i] * np.r_[size, size], self._size)
+        box = box + self._pad[i] * np.r_[size, size]
+        if self._snaps[i] is not None:
+            snapped = self.snapper.snap(frame, box, self._snaps[i])
+            box = box if snapped is None else snapped
+        self._boxes[i] = clip_boxes_xyxy(box, self._size)
         self._scores[i] = score
         self._states[i] = "uncertain" if score < 2 * cfg.lost_score else "tracked"
         self._misses[i] = 0
