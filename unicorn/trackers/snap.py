@@ -21,7 +21,8 @@ from .crops import Crop, search_crop
 from .regions import box_offsets
 
 DETECT_SIDE = 320  # side of the square region the detector sees, in network input pixels
-DETECT_CONTEXT = 2.5  # the region spans this many times the target's longer side
+DETECT_CONTEXT = 2.0  # the region spans this many times the target's longer side
+PROMPT_IOU = 0.5  # the detection that names a target's class overlaps its prompt box at least this much
 
 
 @dataclass
@@ -36,8 +37,8 @@ class DetectorSnap:
     """Snap SOT boxes to the boxes of a COCO detector (``SOTConfig.snap="nanodet-g"``).
 
     Args:
-        min_iou: a detection is taken only when its IoU with the prompt box (at the prompt) or with the
-            propagated box (later) is at least this.
+        min_iou: on later frames, a detection is taken only when its IoU with the propagated box is at
+            least this (at the prompt: :data:`PROMPT_IOU`).
         min_score: detections at or below this class score are ignored.
         device: torch device of the detector.
     """
@@ -69,7 +70,7 @@ class DetectorSnap:
         """The target's class and offsets from its prompt box, or None when no detection overlaps it enough."""
         boxes, classes = self.detections(frame, box_xyxy)
         k, iou = self._best(boxes, box_xyxy)
-        if iou < self.min_iou:
+        if iou < PROMPT_IOU:
             return None
         return SnapTarget(int(classes[k]), box_offsets(box_xyxy, boxes[k]))
 
