@@ -77,9 +77,10 @@ _HF = "https://huggingface.co/NimaBoscarino/{}"
 # unicorn-lite: SOT/VOS answer with the target prior itself, labels propagated from a memory of the prompt
 # frame and recent frames through its memory embedding (its detection head is not trained; the propagation
 # settings are SOTConfig's defaults, chosen on the validation clips of unicorn/data/train_sets/real_clips.py,
-# never on evaluation data). MOT and MOTS detect with the bundled NanoDet-g and associate with ByteTrack
+# never on evaluation data). A SOT target of a COCO class takes the box of its NanoDet-g detection (snap,
+# chosen on the same clips). MOT and MOTS detect with the bundled NanoDet-g and associate with ByteTrack
 # (MOTS masks come from the memory embedding inside each box).
-LITE_DEFAULTS = {"sot": {"method": "propagation"}, "vos": {"method": "propagation"},
+LITE_DEFAULTS = {"sot": {"method": "propagation", "snap": "nanodet-g"}, "vos": {"method": "propagation"},
                  "mot": {"detector": "nanodet-g"}, "mots": {"detector": "nanodet-g", "association": "bytetrack"}}
 
 

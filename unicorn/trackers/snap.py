@@ -11,6 +11,7 @@ appearance match) is taken, placed as the prompt box sat around its detection.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -41,14 +42,19 @@ class DetectorSnap:
             least this (at the prompt: :data:`PROMPT_IOU`).
         min_score: detections at or below this class score are ignored.
         device: torch device of the detector.
+        detector: instead of the bundled NanoDet-g, a callable ``(image_bgr) -> (boxes_xyxy, scores,
+            class_ids)`` seeing a ``DETECT_SIDE`` square region (``min_score`` is then its own business).
     """
 
-    def __init__(self, min_iou: float, min_score: float, device: torch.device | str = "cpu") -> None:
-        from ..detectors.nanodet import NanoDetDetector
-
+    def __init__(self, min_iou: float, min_score: float, device: torch.device | str = "cpu",
+                 detector: Callable | None = None) -> None:
         self.min_iou = float(min_iou)
-        self.detector = NanoDetDetector(input_size=DETECT_SIDE, max_long_side=DETECT_SIDE, score_thresh=min_score,
-                                        device=device)
+        if detector is None:
+            from ..detectors.nanodet import NanoDetDetector
+
+            detector = NanoDetDetector(input_size=DETECT_SIDE, max_long_side=DETECT_SIDE, score_thresh=min_score,
+                                       device=device)
+        self.detector = detector
 
     def detections(self, frame: np.ndarray, box_xyxy: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Detections in a square region around a box: (N, 4) frame-pixel xyxy boxes and (N,) class ids."""
