@@ -126,3 +126,27 @@ def slider_value(page, elem_id: str) -> float:
 def radio_value(page, elem_id: str) -> str:
     """The value of the checked option of a radio group."""
     return page.locator(f"#{elem_id} input[type=radio]:checked").input_value()
+
+
+def correct(page, frame: int, box_text: str, target: int = 1, timeout: int = RUN_TIMEOUT_MS) -> str:
+    """Open the correction panel, show ``frame``, type the target's true box, re-run; returns the status line."""
+    panel = page.locator("#correct")
+    if not panel.locator("#fix-show").is_visible():
+        panel.get_by_text("Correct a frame and re-run").click()
+    for elem_id, value in (("fix-frame", frame), ("fix-target", target)):
+        number = page.locator(f"#{elem_id} input[type=number]")
+        number.fill(str(value))
+        number.press("Tab")
+    before = status(page)
+    page.click("#fix-show")
+    wait_status(page, f"Frame {frame}: click", "Error:", before=before)
+    page.wait_for_function("() => { const i = document.querySelector('#fix-image img');"
+                           " return i && i.complete && i.naturalWidth > 0; }")
+    text = page.locator("#fix-box textarea, #fix-box input[type=text]").first
+    text.fill(box_text)
+    before = status(page)
+    text.press("Tab")  # the box is taken when the text box loses focus
+    wait_status(page, f"True box at frame {frame}", "Error:", before=before)
+    before = status(page)
+    page.click("#fix-run")
+    return wait_status(page, "Done:", "Error:", before=before, timeout=timeout)

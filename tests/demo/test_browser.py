@@ -101,6 +101,33 @@ def test_sot_then_mot_on_the_sample(browser, demo_url, artifacts, tmp_path):
     context.close()
 
 
+def test_correct_a_frame_and_rerun(browser, demo_url, artifacts, tmp_path):
+    """A visitor tracks the sample, sees frame 20, gives the true box there and re-runs: frame 20 holds that box,
+    the frames before it are as in the first run, and ``summary.json`` records the correction."""
+    context, page = pages.open_page(browser, demo_url)
+    pages.upload(page, SAMPLE)
+    box = typed_box(pages.draw_box(page, SAMPLE_BOX, 320))
+    assert "Done: SOT on sample.mp4: 48 frames, 1 track(s)" in pages.run(page)
+    first, _ = unzip(pages.download_zip(page, tmp_path / "first.zip"))
+    before = read_pytracking_txt(first / "results_pytracking.txt")
+    true_box = (before[20] + [6, 4, 0, 0]).round().tolist()  # a fix the tracker did not make itself
+    message = pages.correct(page, 20, ", ".join(f"{v:g}" for v in true_box))
+    pages.screenshot(page, artifacts, "4-correction", full_page=True)
+    assert "Corrected at frame(s) 20: re-tracked from frame 20" in message
+    folder, summary = unzip(pages.download_zip(page, tmp_path / "fixed.zip"))
+    after = read_pytracking_txt(folder / "results_pytracking.txt")
+    assert after[0].tolist() == box and (after[:20] == before[:20]).all()
+    assert after[20].tolist() == pytest.approx(true_box, abs=0.01)
+    assert summary["corrections"] == {"20": {"1": {"box_xywh": true_box}}}
+    number = page.locator("#fix-frame input[type=number]")
+    number.fill("48")  # past the last frame
+    number.press("Tab")
+    before = pages.status(page)
+    page.click("#fix-show")
+    assert "pick a frame from 1 to 47" in pages.wait_status(page, "Error:", before=before)
+    context.close()
+
+
 def test_controls_show_what_the_tracker_runs_with(browser, demo_url, demo_model):
     """Every threshold control starts at the value of ``tracker.config`` for the served model (unicorn-lite: its
     NanoDet-g thresholds for MOT, ByteTrack for MOTS, label propagation's lost score for SOT/VOS)."""

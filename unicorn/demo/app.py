@@ -96,6 +96,16 @@ def build_app(model: torch.nn.Module, model_name: str, limits: Limits, concurren
             with gr.Column(scale=1, min_width=300):
                 out_video = gr.Video(label="Tracked video", interactive=False, loop=True, elem_id="result-video")
                 out_zip = gr.File(label="Results (zip)", interactive=False, height=70, elem_id="result-zip")
+                with gr.Accordion("Correct a frame and re-run (SOT, VOS)", open=False, elem_id="correct"):
+                    with gr.Row():
+                        fix_frame = gr.Number(value=1, precision=0, minimum=1, label="Frame (0-based)",
+                                              elem_id="fix-frame")
+                        fix_target = gr.Number(value=1, precision=0, minimum=1, label="Target id", elem_id="fix-target")
+                    fix_show = gr.Button("Show this frame", size="sm", elem_id="fix-show")
+                    fix_img = gr.Image(label="Click two corners of the target's true box", interactive=False,
+                                       format="png", buttons=[], elem_id="fix-image")
+                    fix_text = gr.Textbox(label="True box: x, y, w, h", elem_id="fix-box")
+                    fix_run = gr.Button("Re-run with this correction", elem_id="fix-run")
 
         shown = [frame_img, boxes_text, status, session]
         loaded = [video_file, *shown, out_video, out_zip]
@@ -113,8 +123,14 @@ def build_app(model: torch.nn.Module, model_name: str, limits: Limits, concurren
                     [help_md, box_group, mask_group, mot_group, association, conf, assoc, lost, frame_img, session],
                     **quick)
         association.input(h.association, [association, task], [conf, assoc], **quick)
-        run_btn.click(h.run, [session, task, classes, association, conf, nms, assoc, lost],
-                      [out_video, out_zip, status], concurrency_limit=concurrency, concurrency_id="track")
+        results = [out_video, out_zip, status, session]
+        run_btn.click(h.run, [session, task, classes, association, conf, nms, assoc, lost], results,
+                      concurrency_limit=concurrency, concurrency_id="track")
+        fixing = [fix_img, fix_text, status, session]
+        fix_show.click(h.fix_show, [fix_frame, session], fixing, **quick)
+        fix_img.select(h.fix_click, [session], fixing, **quick)
+        fix_text.blur(h.fix_typed, [fix_text, session], fixing, **quick)
+        fix_run.click(h.rerun, [session, fix_target], results, concurrency_limit=concurrency, concurrency_id="track")
     return app
 
 

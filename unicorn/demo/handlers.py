@@ -8,7 +8,7 @@ session in a ``gr.State``. Every run builds its own tracker.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +28,7 @@ from .prompts import (
     parse_boxes,
     read_mask_png,
 )
-from .runner import Limits, RunRequest, VideoInfo, new_run_folder, probe_video, run_tracking
+from .runner import Limits, RunRequest, VideoInfo, new_run_folder, probe_video, read_frame, run_tracking
 
 LOG = logging.getLogger("unicorn.demo")
 ASSETS = Path(unicorn.__file__).resolve().parent / "assets"
@@ -49,6 +49,11 @@ class Session:
     video: VideoInfo | None = None
     prompts: Prompts = field(default_factory=Prompts)
     task: str = "sot"
+    last: RunRequest | None = None  # the last finished run (a correction re-runs it)
+    last_frames: int = 0
+    fix_frame: int | None = None  # the frame being corrected, its (H, W, 3) BGR image and the true box drawn
+    fix_image: np.ndarray | None = None
+    fix: Prompts = field(default_factory=Prompts)
 
     @property
     def scale(self) -> float:
@@ -63,6 +68,13 @@ class Session:
         shown = Prompts() if self.task in ("mot", "mots") else \
             Prompts(p.boxes_xywh, p.pending, p.mask if self.task == "vos" else None)
         return draw_prompts(np.ascontiguousarray(self.video.first_frame[:, :, ::-1]), shown, self.scale)
+
+
+def fix_view(session: Session) -> np.ndarray | None:
+    """The frame being corrected (RGB, display size) with the true box drawn, or None."""
+    if session.fix_image is None:
+        return None
+    return draw_prompts(np.ascontiguousarray(session.fix_image[:, :, ::-1]), session.fix, session.scale)
 
 
 def device_label(model: torch.nn.Module) -> str:
@@ -145,6 +157,7 @@ class Handlers:
     def _load(self, path: str | None, session: Session, name: str | None = None) -> tuple:
         """Outputs: the upload box (emptied after a bad file), the prompt views, and no old results."""
         session.video, session.prompts = None, Prompts()
+        session.last, session.fix_frame, session.fix_image, session.fix = None, None, None, Prompts()
         if not path:
             return (None, *_show(session, "Upload a video or use the sample."), None, None)
         try:
@@ -242,13 +255,13 @@ class Handlers:
         return gr.update(**c), gr.update(**a)
 
     @staticmethod
-    def _fail(message: str) -> tuple:
+    def _fail(message: str, session: Session | None = None) -> tuple:
         gr.Warning(message)
-        return None, None, f"**Error:** {message}"
+        return None, None, f"**Error:** {message}", session if session is not None else gr.skip()
 
     def run(self, session: Session, task: str, classes: list[str] | None, association: str, conf: float,
             nms: float, assoc: float, lost: float = 0.0, progress: gr.Progress = gr.Progress()) -> tuple:
-        """Track the session's video; outputs (annotated video, zip, status)."""
+        """Track the session's video; outputs (annotated video, zip, status, session)."""
         if session.video is None:
             return self._fail("Upload a video (or use the sample) first.")
         request = RunRequest(task=task, boxes_xywh=list(session.prompts.boxes_xywh),
@@ -258,6 +271,9 @@ class Handlers:
             request.thresholds = mot_thresholds(association, conf, nms, assoc)
         else:
             request.thresholds = sot_thresholds(self.config(task), lost)
+        return self._track(session, request, progress)
+
+    def _track(self, session: Session, request: RunRequest, progress: gr.Progress) -> tuple:
         progress(0, desc="Starting")
         try:
             result = run_tracking(self.model, session.video, request, new_run_folder(self.runs_root), self.limits,
@@ -274,4 +290,70 @@ class Handlers:
                    f"{s['fps']} frames/s on {s['device']}.")
         if s["truncated_at_limit"]:
             message += f" Stopped at the {self.limits.max_frames}-frame limit."
-        return str(result.video), str(result.archive), message
+        if request.corrections:
+            frames = sorted(request.corrections)
+            message += (f" Corrected at frame(s) {', '.join(map(str, frames))}: re-tracked from frame {frames[0]}, "
+                        "the frames before it are as before.")
+        session.last, session.last_frames = request, int(s["frames"])
+        return str(result.video), str(result.archive), message, session
+
+    def fix_show(self, k: float | None, session: Session) -> tuple:
+        """Show frame ``k`` of the last run's video for a correction; outputs (image, box text, status, session)."""
+        if session.video is None or session.last is None:
+            return None, "", "Run tracking first; then pick the frame to correct.", session
+        if session.last.task not in ("sot", "vos"):
+            return None, "", "**Error:** corrections are for SOT and VOS runs (a target's true box).", session
+        k = int(k or 0)
+        if not 1 <= k < session.last_frames:
+            return None, "", (f"**Error:** pick a frame from 1 to {session.last_frames - 1} (frame 0 holds the "
+                              "prompts)."), session
+        try:
+            session.fix_image = read_frame(session.video, k)
+        except UserError as exc:
+            return None, "", f"**Error:** {exc}", session
+        session.fix_frame, session.fix = k, Prompts()
+        return fix_view(session), "", f"Frame {k}: click two opposite corners of the target's true box.", session
+
+    def fix_click(self, session: Session, evt: gr.SelectData) -> tuple:
+        """A click on the frame being corrected: a corner of the true box."""
+        if session.fix_image is None:
+            return None, "", "Show a frame to correct first.", session
+        x, y = (float(round(v / session.scale)) for v in evt.index[:2])
+        f = session.fix
+        if f.pending is None:
+            f.pending, f.boxes_xywh = (x, y), []
+            return fix_view(session), "", f"Corner ({x:.0f}, {y:.0f}); now click the opposite corner.", session
+        corner, f.pending = f.pending, None
+        try:
+            f.boxes_xywh = [box_from_corners(corner, (x, y), session.video.size)]
+        except UserError as exc:
+            return fix_view(session), "", f"**Error:** {exc}", session
+        return (fix_view(session), format_boxes(f.boxes_xywh),
+                f"True box at frame {session.fix_frame}: {format_boxes(f.boxes_xywh)}.", session)
+
+    def fix_typed(self, text: str, session: Session) -> tuple:
+        """The true-box text box lost focus: take a typed box."""
+        if text.strip() == format_boxes(session.fix.boxes_xywh).strip() or session.fix_image is None:
+            return gr.skip(), gr.skip(), gr.skip(), gr.skip()
+        try:
+            boxes = parse_boxes(text, session.video.size)
+        except UserError as exc:
+            return fix_view(session), text, f"**Error:** {exc}", session
+        if len(boxes) != 1:
+            return fix_view(session), text, "**Error:** give one box: x, y, w, h", session
+        session.fix.boxes_xywh, session.fix.pending = boxes, None
+        return fix_view(session), text, f"True box at frame {session.fix_frame}: {format_boxes(boxes)}.", session
+
+    def rerun(self, session: Session, target: float | None, progress: gr.Progress = gr.Progress()) -> tuple:
+        """Re-run the last run with the true box at the shown frame; outputs (video, zip, status, session)."""
+        if session.last is None or session.fix_frame is None or not session.fix.boxes_xywh:
+            return self._fail("Show a frame of the result and draw (or type) the target's true box first.")
+        tid = int(target or 1)
+        known = len(session.last.boxes_xywh) if session.last.mask is None else int(session.last.mask.max())
+        if not 1 <= tid <= known:
+            return self._fail(f"target {tid} is not tracked; this run has target(s) 1 to {known}")
+        corrections = dict(session.last.corrections or {})  # earlier corrections of this video stay
+        k = session.fix_frame
+        corrections[k] = {**corrections.get(k, {}), tid: tuple(session.fix.boxes_xywh[0])}
+        return self._track(session, replace(session.last, corrections=corrections), progress)
+

@@ -150,6 +150,7 @@ class RunRequest:
         mask: VOS first-frame index map (takes precedence over boxes).
         classes: MOT/MOTS class ids to keep (None = all).
         thresholds: extra ``unicorn.Tracker`` settings (e.g. ``nms_thresh``, ``track_thresh``).
+        corrections: SOT/VOS: frame k -> {target id: true box x, y, w, h} (see ``unicorn.track_to_folder``).
     """
 
     task: str
@@ -157,6 +158,7 @@ class RunRequest:
     mask: np.ndarray | None = None
     classes: tuple[int, ...] | None = None
     thresholds: dict[str, float | str] = field(default_factory=dict)
+    corrections: dict[int, dict[int, tuple[float, float, float, float]]] | None = None
 
 
 @dataclass
@@ -223,12 +225,25 @@ def run_tracking(model: torch.nn.Module, video: VideoInfo, request: RunRequest, 
         run = unicorn.track_to_folder(
             video.path, out, task, model=model, boxes=boxes if masks is None and task in ("sot", "vos") else None,
             masks=masks, classes=request.classes, settings=dict(request.thresholds), formats=formats,
-            max_frames=limits.max_frames, progress=report, info=info, video_name=VIDEO_NAME, fourcc="VP80")
+            max_frames=limits.max_frames, progress=report, info=info, video_name=VIDEO_NAME, fourcc="VP80",
+            corrections=request.corrections if task in ("sot", "vos") else None)
     except UserError as exc:
         raise UserError(_friendly(exc, video.path, video.name)) from None
     run.summary["truncated_at_limit"] = run.summary["truncated"]
     archive = _zip(out, f"{Path(video.name).stem or 'video'}_{task}_results.zip")
     return RunResult(out, run.files["video"], archive, run.summary)
+
+
+def read_frame(video: VideoInfo, index: int) -> np.ndarray:
+    """Frame ``index`` (0-based) of a checked video, (H, W, 3) uint8 BGR.
+
+    Raises:
+        UserError: the video has fewer frames.
+    """
+    for i, frame in enumerate(open_video(video.path)):
+        if i == index:
+            return frame
+    raise UserError(f"{video.name} has no frame {index}; it ends before")
 
 
 def new_run_folder(root: Path, max_age_s: float = 3600.0) -> Path:
