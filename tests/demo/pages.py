@@ -131,15 +131,10 @@ def radio_value(page, elem_id: str) -> str:
 def correct(page, frame: int, box_text: str, target: int = 1, timeout: int = RUN_TIMEOUT_MS) -> str:
     """Open the correction panel, show ``frame``, type the target's true box, re-run; returns the status line."""
     panel = page.locator("#correct")
-    if not panel.locator("#fix-show").is_visible():
+    if not page.locator("#fix-show").is_visible():
         panel.get_by_text("Correct a frame and re-run").click()
-    for elem_id, value in (("fix-frame", frame), ("fix-target", target)):
-        number = page.locator(f"#{elem_id} input[type=number]")
-        number.fill(str(value))
-        number.press("Tab")
-    before = status(page)
-    page.click("#fix-show")
-    wait_status(page, f"Frame {frame}: click", "Error:", before=before)
+        page.locator("#fix-show").wait_for(state="visible")
+    show_frame(page, frame, target)
     page.wait_for_function("() => { const i = document.querySelector('#fix-image img');"
                            " return i && i.complete && i.naturalWidth > 0; }")
     text = page.locator("#fix-box textarea, #fix-box input[type=text]").first
@@ -150,3 +145,27 @@ def correct(page, frame: int, box_text: str, target: int = 1, timeout: int = RUN
     before = status(page)
     page.click("#fix-run")
     return wait_status(page, "Done:", "Error:", before=before, timeout=timeout)
+
+
+def show_frame(page, frame: int, target: int = 1) -> str:
+    """Type the frame and target numbers and press "Show this frame"; returns the status line it led to.
+
+    A number typed just before the click can reach the server after it (the click then shows the old
+    frame), so the click is repeated until the status names the typed frame or an error.
+    """
+    for _ in range(4):
+        for elem_id, value in (("fix-frame", frame), ("fix-target", target)):
+            number = page.locator(f"#{elem_id} input[type=number]")
+            number.fill(str(value))
+            number.press("Tab")
+        page.wait_for_timeout(300)
+        page.click("#fix-show")
+        try:
+            page.wait_for_function(
+                "([sel, f]) => { const t = document.querySelector(sel)?.innerText ?? '';"
+                " return t.includes(`Frame ${f}: click`) || t.includes('Error:'); }",
+                arg=[STATUS, frame], timeout=10_000)
+            return status(page)
+        except Exception:  # noqa: BLE001 - the old number was shown; type it again
+            continue
+    raise AssertionError(f"the page does not show frame {frame}: status {status(page)!r}")
