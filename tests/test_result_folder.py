@@ -20,6 +20,8 @@ import numpy as np
 import pytest
 
 from unicorn.cli import main
+from unicorn.data.video_io import open_video
+from unicorn.evaluation.readers import read_coco_tracks
 
 REPO = Path(__file__).resolve().parents[1]
 # the generated frames' objects score below NanoDet-g's 0.45 default first pass: 0.2 gives rows to check
@@ -88,8 +90,11 @@ def test_sigkill_leaves_readable_text_and_a_summary_that_says_running(frames_dir
     assert summary["status"] == "running"  # never finished: incomplete
     _mot_rows(out / "results_mot.txt")  # whole lines only
     assert (out / "results_pytracking.txt").read_text().count("\n") >= 3
-    assert not (out / "results_coco.json").exists() and (out / "results_coco.partial.json").exists()
-    assert not (out / "annotated.mp4").exists()  # a cut mp4 cannot be opened: it keeps its .partial name
+    assert not (out / "results_coco.json").exists() and not (out / "annotated.mp4").exists()  # unfinished names
+    frames = read_coco_tracks(out / "results_coco.partial.json")[1]  # the array is cut after a whole entry
+    assert len(frames) >= 2 and [f.frame_index for f in frames] == list(range(len(frames)))
+    video = list(open_video(out / "annotated.partial.mp4"))  # one fragment per frame: it opens
+    assert len(video) >= 2
 
 
 def test_sigterm_is_an_interruption_with_finished_files(frames_dir, tmp_path):

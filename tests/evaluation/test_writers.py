@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from unicorn.errors import UserError
 from unicorn.evaluation import readers
 from unicorn.evaluation._output import davis_palette
 from unicorn.evaluation.writers import (
@@ -145,6 +146,22 @@ def test_coco_json_round_trip(tmp_path):
         np.testing.assert_allclose(got.scores, want.scores, atol=1e-5)
 
 
+def test_cut_coco_json_reads_to_its_last_whole_entry(tmp_path):
+    whole = tmp_path / "coco.json"
+    with CocoTrackWriter(whole, category_map={0: 1}) as w:
+        for r in frames():
+            w.write(r, video_id=7)
+    text = whole.read_text()
+    cut = text[: text.rindex("\n{")]  # a killed run stopped before its last entry and the closing bracket
+    partial = tmp_path / "results_coco.partial.json"
+    partial.write_text(cut)
+    assert [r.frame_index for r in readers.read_coco_tracks(partial)[7]] == [0]  # entries: frame 0 twice, 2
+    broken = tmp_path / "results_coco.json"  # a finished name that is not JSON: one line, no traceback
+    broken.write_text(cut)
+    with pytest.raises(UserError, match="not valid JSON"):
+        readers.read_coco_tracks(broken)
+
+
 def test_youtube_vis_round_trip(tmp_path):
     path = tmp_path / "results.json"
     with YouTubeVISWriter(path) as w:
@@ -229,6 +246,17 @@ def test_annotated_video(tmp_path):
     assert not np.array_equal(drawn, background)  # something was drawn on the last frame
     video = _read_video(path)
     assert len(video) == 3 and video[0].shape == background.shape
+
+
+def test_annotated_mp4_opens_before_it_is_closed(tmp_path):
+    w = AnnotatedVideoWriter(tmp_path / "demo.mp4", fps=5)
+    for r in frames():
+        w.write(np.full((H * 2, W * 2, 3), 40, np.uint8), FrameResult(r.frame_index, (H * 2, W * 2)))
+    partial = tmp_path / "demo.partial.mp4"
+    assert partial.exists() and not (tmp_path / "demo.mp4").exists()
+    assert len(_read_video(partial)) >= 2  # one fragment per frame is on disk while the run goes on
+    w.close()
+    assert len(_read_video(tmp_path / "demo.mp4")) == 3
 
 
 def test_annotated_video_codec_fallback(tmp_path):

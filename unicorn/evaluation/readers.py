@@ -159,7 +159,14 @@ def _load_json_list(path: str | Path) -> list:
     path = Path(path)
     if not path.is_file():
         raise UserError(f"Results file not found: {path}")
-    data = json.loads(path.read_text(encoding="utf-8"))
+    text = path.read_text(encoding="utf-8")
+    if path.name.endswith(".partial.json") and not text.rstrip().endswith("]"):
+        text = text.rstrip().rstrip(",") + "\n]"  # a killed run's array, cut after its last whole entry
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise UserError(f"{path}: not valid JSON ({exc.msg} at line {exc.lineno}); was the run that wrote it "
+                        "cut off?") from None
     if not isinstance(data, list):
         raise UserError(f"{path}: expected a JSON list of results; got {type(data).__name__}")
     return data

@@ -8,6 +8,7 @@ import shutil
 import warnings
 from collections import deque
 from collections.abc import Sequence
+from fractions import Fraction
 from pathlib import Path
 
 import cv2
@@ -19,6 +20,55 @@ from ._output import ensure_new, finish_partial, partial_path
 
 # (fourcc, file suffix) tried after the requested codec
 _FALLBACK_CODECS = (("mp4v", ".mp4"), ("MJPG", ".avi"))
+# FourCCs written as a fragmented MP4 with PyAV when it is installed (codec name in FFmpeg)
+_FRAGMENTED = {"mp4v": "mpeg4"}
+
+
+class FragmentedMp4:
+    """An MPEG-4 video written with PyAV as one fragment per frame, each flushed to disk: a run that is
+    killed (even with SIGKILL) leaves a file that opens and holds every frame written before the last.
+
+    Same calls as ``cv2.VideoWriter`` (``isOpened``, ``write``, ``release``).
+    """
+
+    def __init__(self, path: Path, codec: str, fps: float, size: tuple[int, int]) -> None:
+        import av  # installed with the package; without it OpenCV writes the video (unreadable if killed)
+
+        self._av = av
+        self._out = av.open(str(path), "w", format="mp4",
+                            options={"movflags": "frag_every_frame+empty_moov+default_base_moof",
+                                     "flush_packets": "1"})
+        try:
+            self._stream = self._out.add_stream(codec, rate=Fraction(fps).limit_denominator(1001))
+            self._stream.width, self._stream.height = size
+            self._stream.pix_fmt = "yuv420p"
+            self._stream.bit_rate = max(1_000_000, int(0.2 * size[0] * size[1] * fps))
+        except Exception:
+            self._out.close()
+            raise
+
+    def isOpened(self) -> bool:  # noqa: N802 - cv2.VideoWriter's name
+        return True
+
+    def write(self, image_bgr: np.ndarray) -> None:
+        frame = self._av.VideoFrame.from_ndarray(np.ascontiguousarray(image_bgr), format="bgr24")
+        for packet in self._stream.encode(frame):
+            self._out.mux(packet)
+
+    def release(self) -> None:
+        for packet in self._stream.encode():
+            self._out.mux(packet)
+        self._out.close()
+
+
+def _video_writer(path: Path, fourcc: str, fps: float, size: tuple[int, int]):
+    """A fragmented MP4 (PyAV) for ``mp4v`` in ``.mp4`` when PyAV can open one, else ``cv2.VideoWriter``."""
+    if path.suffix.lower() == ".mp4" and fourcc in _FRAGMENTED:
+        try:
+            return FragmentedMp4(path, _FRAGMENTED[fourcc], fps, size)
+        except Exception:  # noqa: BLE001 - no PyAV, or its FFmpeg lacks the codec: OpenCV writes it
+            path.unlink(missing_ok=True)
+    return cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*fourcc), fps, size)
 
 
 LOST_COLOR = (160, 160, 160)  # BGR grey of a lost target's held box
@@ -130,7 +180,9 @@ class AnnotatedVideoWriter:
     The file opens on the first frame (its size fixes the video size). The requested codec
     (``mp4v`` by default) is tried first, then ``mp4v`` in ``.mp4`` and ``MJPG`` in ``.avi``;
     a fallback emits a warning and ``self.path`` names the file actually written. Until ``close``
-    the video is ``name.partial.mp4`` (a killed run leaves no ``name.mp4`` that cannot be opened).
+    the video is ``name.partial.mp4``. ``mp4v`` in ``.mp4`` is written with PyAV as a fragmented MP4
+    (:class:`FragmentedMp4`), so a killed run's ``name.partial.mp4`` still opens and holds its frames;
+    other codecs (OpenCV) leave a file that may not open, under its ``.partial`` name.
 
     Args:
         path: output video file (``.mp4``).
@@ -150,7 +202,7 @@ class AnnotatedVideoWriter:
         self.trail_length, self.mask_alpha, self.fourcc = trail_length, mask_alpha, fourcc
         self.frames_written = 0
         self.partial = partial_path(self.path)  # the file while it is written; renamed to ``path`` by close
-        self._writer: cv2.VideoWriter | None = None
+        self._writer: cv2.VideoWriter | FragmentedMp4 | None = None
         self._size: tuple[int, int] | None = None  # (width, height)
         self._trails: dict[int, deque] = {}
         self._last_seen: dict[int, int] = {}
@@ -198,7 +250,7 @@ class AnnotatedVideoWriter:
             tried.append((fourcc, path))
             even = (size[0] + size[0] % 2, size[1] + size[1] % 2)
             partial = partial_path(path)
-            writer = cv2.VideoWriter(str(partial), cv2.VideoWriter_fourcc(*fourcc), self.fps, even)
+            writer = _video_writer(partial, fourcc, self.fps, even)
             if writer.isOpened():
                 if (fourcc, path) != tried[0]:
                     warnings.warn(f"codec {self.fourcc!r} is not available for {self.path}; wrote {path} "
