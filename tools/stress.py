@@ -149,7 +149,8 @@ def main() -> None:
     k.add_argument("--every", type=int, default=500, help="frames between memory reports")
     k.add_argument("--size", default="192x320", help="network input HxW")
     k.add_argument("--frame-size", default="240x320", help="generated frames HxW")
-    k.add_argument("--formats", default="mot,json,davis", help="result writers to run (davis for VOS only)")
+    k.add_argument("--formats", default="mot,json,davis,video",
+                   help="result writers to run (davis for VOS only; video: the annotated mp4)")
     k.add_argument("--weights", default="unicorn-lite")
     k.add_argument("--device", default="cpu")
     k.add_argument("--json", help="also write the reports to this file")
