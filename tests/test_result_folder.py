@@ -162,7 +162,7 @@ def test_video_writer_reports_a_full_disk(tmp_path, monkeypatch):
 
     usage = namedtuple("usage", "total used free")
     monkeypatch.setattr(vw.shutil, "disk_usage", lambda p: usage(10**6, 10**6 - 1000, 1000))
-    writer = vw.AnnotatedVideoWriter(tmp_path / "a.mp4")
+    writer = vw.AnnotatedVideoWriter(tmp_path / "a.avi", fourcc="MJPG")  # OpenCV: would drop frames silently
     with pytest.raises(OSError) as err:
         writer.write(np.zeros((64, 64, 3), np.uint8))
     assert err.value.errno == errno.ENOSPC
@@ -182,6 +182,23 @@ def small_disk(tmp_path):
         yield place
     finally:
         subprocess.run(["umount", str(place)], check=True)
+
+
+def test_the_mp4_writer_stops_at_a_real_full_disk_with_its_frames_readable(small_disk):
+    import unicorn.evaluation.video_writer as vw
+
+    noise = np.random.default_rng(0).integers(0, 256, (10, 240, 320, 3), dtype=np.uint8)  # hard to compress
+    writer = vw.AnnotatedVideoWriter(small_disk / "a.mp4")
+    with pytest.raises(OSError) as err:
+        for i in range(1000):
+            writer.write(noise[i % 10])
+    assert err.value.errno == errno.ENOSPC and 0 < writer.frames_written < 1000
+    try:
+        writer.close()
+        left = small_disk / "a.mp4"
+    except OSError:
+        left = small_disk / "a.partial.mp4"
+    assert _video_frames(left) == writer.frames_written  # every frame written before the disk filled
 
 
 def test_a_real_full_disk(frames_dir, small_disk, capsys):

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import errno
+
 import numpy as np
+import pytest
 
 from unicorn.evaluation.timeline import TargetTimeline
 from unicorn.evaluation.video_writer import LOST_COLOR, annotate_frame, track_color
@@ -26,6 +29,22 @@ def test_lost_spans_and_counts_of_a_hand_made_run(tmp_path):
     assert timeline.counts() == {3: {"tracked": 2, "uncertain": 1, "lost": 3}}
     timeline.close()
     assert (tmp_path / "confidence.png").stat().st_size > 1000
+
+
+def test_a_full_disk_leaves_no_cut_plot(tmp_path, monkeypatch):
+    import matplotlib.figure
+
+    def full(fig, fname, **kwargs):
+        with open(fname, "wb") as fp:
+            fp.write(b"\x89PNG")  # the disk fills after the first bytes
+        raise OSError(errno.ENOSPC, "No space left on device", str(fname))
+
+    monkeypatch.setattr(matplotlib.figure.Figure, "savefig", full)
+    timeline = TargetTimeline(tmp_path / "confidence.png")
+    timeline.write(_result(0, "tracked"))
+    with pytest.raises(OSError):
+        timeline.close()
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_a_run_without_states_counts_as_tracked():

@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from ..types import FrameResult
+from ._output import finish_partial, partial_path
 
 STATE_COLORS = {"tracked": "#2ca02c", "uncertain": "#ff7f0e", "lost": "#d62728"}
 
@@ -94,7 +95,13 @@ def plot_confidence(timeline: TargetTimeline, path: Path) -> Path | None:
     axes[-1, 0].set_xlabel("frame")
     fig.suptitle("Confidence over time (shaded: lost)", fontsize=10)
     fig.tight_layout()
-    path = Path(path)
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    path, partial = Path(path), partial_path(Path(path))
+    try:
+        fig.savefig(partial, dpi=110, format="png")
+        finish_partial(partial, path)
+    except OSError:
+        partial.unlink(missing_ok=True)  # a full disk leaves no cut PNG behind
+        raise
+    finally:
+        plt.close(fig)
     return path

@@ -56,9 +56,11 @@ class FragmentedMp4:
             self._out.mux(packet)
 
     def release(self) -> None:
-        for packet in self._stream.encode():
-            self._out.mux(packet)
-        self._out.close()
+        try:
+            for packet in self._stream.encode():
+                self._out.mux(packet)
+        finally:
+            self._out.close()
 
 
 def _video_writer(path: Path, fourcc: str, fps: float, size: tuple[int, int]):
@@ -226,7 +228,8 @@ class AnnotatedVideoWriter:
             image_out = cv2.copyMakeBorder(image, 0, pad_h, 0, pad_w, cv2.BORDER_REPLICATE)
         else:
             image_out = image
-        if shutil.disk_usage(self.partial.parent).free < image_out.nbytes:  # OpenCV would drop it silently
+        silent = isinstance(self._writer, cv2.VideoWriter)  # PyAV raises ENOSPC itself; OpenCV drops the frame
+        if silent and shutil.disk_usage(self.partial.parent).free < image_out.nbytes:
             raise OSError(errno.ENOSPC, f"no space left for frame {self.frames_written} of {self.path.name}",
                           str(self.partial))
         self._writer.write(image_out)
@@ -274,8 +277,10 @@ class AnnotatedVideoWriter:
         """
         if self._writer is None:
             return
-        self._writer.release()
-        self._writer = None
+        try:
+            self._writer.release()
+        finally:
+            self._writer = None
         if self.frames_written == 0:  # refused its first frame: no video
             self.partial.unlink(missing_ok=True)
             return
