@@ -29,7 +29,7 @@ from ..types import FrameResult
 from .base import BaseTracker, Frame
 from .configs import SOTConfig
 from .memory import LabelMemory
-from .regions import box_offsets, box_prior, cell_fractions, channel_argmax, main_blobs
+from .regions import box_offsets, box_prior, cell_fractions, channel_argmax, main_blobs, with_offsets
 from .settings import tracker_config
 
 
@@ -286,9 +286,7 @@ class PropagationTracker(BaseTracker):
             else:
                 box = self._region_box(labels, k + 1, f)
                 if box is not None:
-                    pad = self._box_pad.get(i, np.zeros(4))
-                    size = box[2:] - box[:2]
-                    self._boxes[i] = clip_boxes_xyxy(box + pad * np.r_[size, size], f.size)
+                    self._boxes[i] = clip_boxes_xyxy(with_offsets(box, self._box_pad.get(i, np.zeros(4))), f.size)
 
     def _upsample(self, labels: torch.Tensor, f: Frame, full: bool = True) -> torch.Tensor:
         """(1 + K, h, w) labels -> at input pixels (``full=False``) or frame pixels."""

@@ -30,6 +30,13 @@ def box_offsets(prompt_xyxy: np.ndarray, region_xyxy: np.ndarray | None) -> np.n
     return (prompt_xyxy - region_xyxy) / np.r_[size, size]
 
 
+def with_offsets(region_xyxy: np.ndarray, offsets: np.ndarray) -> np.ndarray:
+    """The box that sits around ``region_xyxy`` as a prompt box sat around its region (see
+    :func:`box_offsets`): ``region + offsets * size``."""
+    size = region_xyxy[2:] - region_xyxy[:2]
+    return region_xyxy + offsets * np.r_[size, size]
+
+
 def channel_argmax(maps: torch.Tensor) -> torch.Tensor:
     """``maps.argmax(0)`` for (C, H, W) maps with few channels, one element-wise pass per channel (a
     reduction over the outer axis of a large strided tensor is far slower on CPU)."""

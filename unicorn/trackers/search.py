@@ -26,7 +26,7 @@ from .base import BaseTracker
 from .configs import SOTConfig
 from .crops import Crop, search_crop
 from .memory import kept_cells
-from .regions import box_offsets, box_prior, main_blobs
+from .regions import box_offsets, box_prior, main_blobs, with_offsets
 from .snap import DetectorSnap, SnapTarget
 
 
@@ -225,8 +225,7 @@ class SearchSOTTracker(BaseTracker):
             self._misses[i] += 1
             return
         self._area[i] = 0.8 * self._area[i] + 0.2 * area
-        size = box[2:] - box[:2]
-        box = box + self._pad[i] * np.r_[size, size]
+        box = with_offsets(box, self._pad[i])
         if self._snaps[i] is not None:
             snapped = self.snapper.snap(frame, box, self._snaps[i])
             box = box if snapped is None else snapped

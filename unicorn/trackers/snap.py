@@ -19,7 +19,7 @@ import torch
 from torchvision.ops import box_iou
 
 from .crops import Crop, search_crop
-from .regions import box_offsets
+from .regions import box_offsets, with_offsets
 
 DETECT_SIDE = 320  # side of the square region the detector sees, in network input pixels
 DETECT_CONTEXT = 2.0  # the region spans this many times the target's longer side
@@ -87,5 +87,4 @@ class DetectorSnap:
         k, iou = self._best(boxes, box_xyxy)
         if iou < self.min_iou:
             return None
-        size = boxes[k][2:] - boxes[k][:2]
-        return boxes[k] + target.offsets * np.r_[size, size]
+        return with_offsets(boxes[k], target.offsets)
