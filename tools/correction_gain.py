@@ -16,30 +16,23 @@ import argparse
 import sys
 from pathlib import Path
 
-import cv2
 import numpy as np
 import torch
-from PIL import Image
 from tqdm import tqdm
+
+from unicorn.errors import UserError
+from unicorn.evaluation.card.data import load_davis, read_frame
+from unicorn.evaluation.mot import box_ious
+from unicorn.evaluation.vos import region_similarity
+from unicorn.geometry import mask_boxes_xyxy, xyxy_to_xywh
 
 REPO = Path(__file__).resolve().parents[1]
 CLIPS = ("blackswan", "car-shadow")
 
 
-def load_clip(data: Path, name: str) -> tuple[list[np.ndarray], list[np.ndarray]]:
-    root = data / "davis2016_val"
-    frames = sorted((root / "JPEGImages" / "480p" / name).glob("*.jpg"))
-    images = [cv2.imread(str(p)) for p in frames]
-    masks = [(np.array(Image.open(root / "Annotations" / "480p" / name / f"{p.stem}.png")) > 0).astype(np.uint8)
-             for p in frames]
-    return images, masks
-
-
 def xywh(mask: np.ndarray) -> np.ndarray:
-    ys, xs = np.nonzero(mask)
-    if not len(xs):
-        return np.zeros(4)
-    return np.array([xs.min(), ys.min(), xs.max() + 1 - xs.min(), ys.max() + 1 - ys.min()], np.float64)
+    """The (4,) x, y, w, h box of a mask (zeros when it is empty)."""
+    return xyxy_to_xywh(mask_boxes_xyxy(mask[None]))[0]
 
 
 def track(model, task: str, images, masks, correct_at: int | None = None) -> list[np.ndarray]:
@@ -61,18 +54,10 @@ def track(model, task: str, images, masks, correct_at: int | None = None) -> lis
 
 
 def overlaps(task: str, preds, masks) -> np.ndarray:
+    """Per frame: box IoU (SOT) or mask IoU, J (VOS), of the result with the truth."""
     if task == "sot":
-        return _box_iou(np.stack(preds), np.stack([xywh(m) for m in masks]))
-    return np.array([np.logical_and(p > 0, g > 0).sum() / max(np.logical_or(p > 0, g > 0).sum(), 1)
-                     for p, g in zip(preds, masks)])
-
-
-def _box_iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    tl = np.maximum(a[:, :2], b[:, :2])
-    br = np.minimum(a[:, :2] + a[:, 2:], b[:, :2] + b[:, 2:])
-    inter = np.prod(np.clip(br - tl, 0, None), 1)
-    union = np.prod(a[:, 2:], 1) + np.prod(b[:, 2:], 1) - inter
-    return np.where(union > 0, inter / np.maximum(union, 1e-9), 0.0)
+        return np.array([box_ious(p, xywh(m))[0, 0] for p, m in zip(preds, masks)])
+    return np.array([region_similarity(p > 0, g > 0) for p, g in zip(preds, masks)])
 
 
 def score(task: str, preds, masks) -> float:
@@ -93,9 +78,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--task", default="sot,vos")
     parser.add_argument("--threads", type=int, default=2)
     args = parser.parse_args(argv)
-    data = Path(args.data)
-    if not (data / "davis2016_val" / "JPEGImages" / "480p" / CLIPS[0]).is_dir():
-        print(f"error: no DAVIS-2016 clips under {data}/davis2016_val; pass --data", file=sys.stderr)
+    try:
+        clips = load_davis(Path(args.data), CLIPS)
+    except UserError as exc:
+        print(f"error: {exc}", file=sys.stderr)
         return 2
     tasks = [t.strip() for t in args.task.split(",")]
     if not set(tasks) <= {"sot", "vos"}:
@@ -106,8 +92,8 @@ def main(argv: list[str] | None = None) -> int:
     torch.set_num_threads(args.threads)
     model = unicorn.load(args.model)
     print(f"{'clip':<11} {'task':<4} {'k':>3} {'IoU at k':>8} {'without':>8} {'with':>8} {'frames < k same':>15}")
-    for name in CLIPS:
-        images, masks = load_clip(data, name)
+    for clip in clips:
+        name, images, masks = clip.name, [read_frame(p) for p in clip.frames], [m.astype(np.uint8) for m in clip.masks]
         for task in tasks:
             plain = track(model, task, images, masks)
             iou = overlaps(task, plain, masks)

@@ -32,6 +32,10 @@ import torch
 from PIL import Image
 from tqdm import tqdm
 
+from unicorn.evaluation.mot import box_ious
+from unicorn.evaluation.vos import region_similarity
+from unicorn.geometry import mask_boxes_xyxy
+
 REPO = Path(__file__).resolve().parents[1]
 CLIPS = ("blackswan", "car-shadow")
 PAN_STEP = 60  # pixels per frame while the view pans away or back
@@ -56,8 +60,8 @@ def load_clip(frames_dir: Path, masks_dir: Path) -> tuple[list[np.ndarray], list
 
 
 def box_of(mask: np.ndarray) -> np.ndarray | None:
-    ys, xs = np.nonzero(mask)
-    return None if not len(xs) else np.array([xs.min(), ys.min(), xs.max() + 1, ys.max() + 1], np.float64)
+    """The (4,) x1, y1, x2, y2 box of a mask, None when it is empty."""
+    return mask_boxes_xyxy(mask[None])[0] if mask.any() else None
 
 
 def shift(image: np.ndarray, dx: float, grey: int = 114) -> np.ndarray:
@@ -112,19 +116,6 @@ def make_clip(images, masks, kind: str, gone: int):
     return frames, truth, in_view
 
 
-def iou(a: np.ndarray, b: np.ndarray) -> float:
-    x1, y1 = np.maximum(a[:2], b[:2])
-    x2, y2 = np.minimum(a[2:], b[2:])
-    inter = max(x2 - x1, 0) * max(y2 - y1, 0)
-    union = np.prod(a[2:] - a[:2]) + np.prod(b[2:] - b[:2]) - inter
-    return float(inter / union) if union > 0 else 0.0
-
-
-def mask_iou(a: np.ndarray, b: np.ndarray) -> float:
-    union = np.logical_or(a, b).sum()
-    return float(np.logical_and(a, b).sum() / union) if union else 1.0
-
-
 def run(model, task: str, frames, truth, in_view, desc: str, plot: Path):
     import unicorn
     from unicorn.evaluation.timeline import TargetTimeline
@@ -145,9 +136,9 @@ def run(model, task: str, frames, truth, in_view, desc: str, plot: Path):
         if not in_view[t]:
             overlaps.append(np.nan)
         elif task == "sot":
-            overlaps.append(iou(res.boxes_xyxy[0].astype(np.float64), box_of(truth[t])))
+            overlaps.append(box_ious(res.boxes_xyxy[0], box_of(truth[t]), box_format="x0y0x1y1")[0, 0])
         else:
-            overlaps.append(mask_iou(res.index_mask() > 0, truth[t] > 0))
+            overlaps.append(region_similarity(res.index_mask() > 0, truth[t] > 0))
     timeline.close()
     return np.array(states), np.array(scores), np.array(overlaps)
 
