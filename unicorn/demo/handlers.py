@@ -136,6 +136,20 @@ def _show(session: Session, message: str) -> tuple:
     return session.image(), format_boxes(session.prompts.boxes_xywh), message, session
 
 
+def _corner(p: Prompts, session: Session, evt: gr.SelectData) -> tuple[tuple[float, ...] | None, str]:
+    """A click on a shown frame as a corner of a box being drawn on ``p``: (the box, or None before its
+    second corner or when it is refused, and the status line)."""
+    x, y = (float(round(v / session.scale)) for v in evt.index[:2])  # display -> frame pixels
+    if p.pending is None:
+        p.pending = (x, y)
+        return None, f"Corner ({x:.0f}, {y:.0f}); now click the opposite corner."
+    corner, p.pending = p.pending, None
+    try:
+        return box_from_corners(corner, (x, y), session.video.size), ""
+    except UserError as exc:
+        return None, f"**Error:** {exc}"
+
+
 class Handlers:
     """Event handlers of the page.
 
@@ -180,16 +194,10 @@ class Handlers:
         """A click on the first frame: the first or the second corner of a box."""
         if session.video is None:
             return _show(session, "Upload a video first.")
-        x, y = (float(round(v / session.scale)) for v in evt.index[:2])  # display -> frame pixels
         p = session.prompts
-        if p.pending is None:
-            p.pending = (x, y)
-            return _show(session, f"Corner ({x:.0f}, {y:.0f}); now click the opposite corner.")
-        corner, p.pending = p.pending, None
-        try:
-            box = box_from_corners(corner, (x, y), session.video.size)
-        except UserError as exc:
-            return _show(session, f"**Error:** {exc}")
+        box, message = _corner(p, session, evt)
+        if box is None:
+            return _show(session, message)
         p.boxes_xywh.append(box)
         return _show(session, f"Box {len(p.boxes_xywh)}: x={box[0]:.0f}, y={box[1]:.0f}, w={box[2]:.0f}, "
                               f"h={box[3]:.0f}.")
@@ -318,16 +326,13 @@ class Handlers:
         """A click on the frame being corrected: a corner of the true box."""
         if session.fix_image is None:
             return None, "", "Show a frame to correct first.", session
-        x, y = (float(round(v / session.scale)) for v in evt.index[:2])
         f = session.fix
-        if f.pending is None:
-            f.pending, f.boxes_xywh = (x, y), []
-            return fix_view(session), "", f"Corner ({x:.0f}, {y:.0f}); now click the opposite corner.", session
-        corner, f.pending = f.pending, None
-        try:
-            f.boxes_xywh = [box_from_corners(corner, (x, y), session.video.size)]
-        except UserError as exc:
-            return fix_view(session), "", f"**Error:** {exc}", session
+        if f.pending is None:  # a new box replaces the one drawn before
+            f.boxes_xywh = []
+        box, message = _corner(f, session, evt)
+        if box is None:
+            return fix_view(session), "", message, session
+        f.boxes_xywh = [box]
         return (fix_view(session), format_boxes(f.boxes_xywh),
                 f"True box at frame {session.fix_frame}: {format_boxes(f.boxes_xywh)}.", session)
 
