@@ -135,6 +135,13 @@ def test_bad_corrections_refused_before_the_model_and_the_folder(tmp_path, capsy
     assert not out.exists()
 
 
+def test_corrections_of_a_mot_run_refused_before_the_model_and_the_folder(tmp_path, capsys, no_model):
+    out = tmp_path / "out"
+    assert main(["track", SAMPLE, "--task", "mot", "--out", str(out), "--correct", "10:40,80,36,68"]) == 2
+    assert "corrections are for SOT and VOS" in _one_line_error(capsys)
+    assert not out.exists()
+
+
 @pytest.mark.parametrize("word", ["0:40,80,36,68", "10:40,80,36", "x:40,80,36,68", "10:0:40,80,36,68"])
 def test_correction_syntax_errors_exit_2(tmp_path, capsys, word):
     with pytest.raises(SystemExit) as stop:

@@ -220,8 +220,6 @@ def run_track(args: argparse.Namespace) -> int:
     masks = _read_mask(args.mask) if args.task == "vos" and args.mask else None
     boxes = args.box if args.task in ("sot", "vos") and masks is None else None
     classes = [c.strip() for c in args.classes.split(",") if c.strip()] if args.classes else None
-    if args.correct and args.task not in ("sot", "vos"):
-        raise UserError(f"--correct is for --task sot and vos, not {args.task}")
     corrections = _corrections(args.correct)
     from tqdm import tqdm
 
