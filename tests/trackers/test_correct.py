@@ -204,6 +204,7 @@ def test_retrack_from_a_snapshot_equals_a_full_rerun(clip, model, task, settings
     with torch.inference_mode():
         run(tracker, frames[:K], {"boxes": [WRONG]})
         state = tracker.snapshot()
+        assert not {"model", "config", "detector", "snapper"} & set(state)  # networks are shared, not copied
         plain = [tracker.step(f) for f in frames[K:]]
         tracker.restore(state)
         resumed = [tracker.correct(frames[K], **fix)] + [tracker.step(f) for f in frames[K + 1:]]

@@ -45,6 +45,8 @@ class BaseTracker:
     """
 
     task = "base"
+    # attributes that are not video state: a snapshot shares them instead of copying (networks, settings)
+    shared_attributes: tuple[str, ...] = ("model", "config", "detector")
 
     def __init__(self, model: Unicorn, input_size: tuple[int, int] | None = None) -> None:
         self.model = model.eval()
@@ -154,9 +156,10 @@ class BaseTracker:
         return ids
 
     def snapshot(self) -> dict[str, Any]:
-        """A copy of the video state (everything but the model and the settings): :meth:`restore` it to track
-        again from the next frame, e.g. with a correction, without tracking the earlier frames again."""
-        return {k: copy.deepcopy(v) for k, v in vars(self).items() if k not in ("model", "config", "detector")}
+        """A copy of the video state (everything but :attr:`shared_attributes`: the networks and the settings):
+        :meth:`restore` it to track again from the next frame, e.g. with a correction, without tracking the
+        earlier frames again."""
+        return {k: copy.deepcopy(v) for k, v in vars(self).items() if k not in self.shared_attributes}
 
     def restore(self, state: dict[str, Any]) -> None:
         """Go back to a :meth:`snapshot` (the snapshot stays usable for another restore)."""

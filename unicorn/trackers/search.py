@@ -94,6 +94,7 @@ class SearchSOTTracker(BaseTracker):
     """
 
     task = "sot"
+    shared_attributes = (*BaseTracker.shared_attributes, "snapper")  # the snap's detector network
 
     def __init__(self, model: Unicorn, config: SOTConfig, input_size: tuple[int, int] | None = None) -> None:
         super().__init__(model, input_size)
