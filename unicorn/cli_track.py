@@ -117,8 +117,9 @@ def add_track_parser(sub) -> None:
     p.add_argument("--size", type=_size, help="network input HxW, multiples of 32 (default: the model's)")
     p.add_argument("--device", help="cpu or cuda (default: cuda when available)")
     p.add_argument("--threads", type=int, help="CPU threads (default: the usable cores; 1 on a busy machine)")
-    p.add_argument("--backend", choices=("torch", "onnxruntime"), default="torch",
-                   help="run the network with PyTorch (default) or on exported ONNX graphs with ONNX Runtime "
+    p.add_argument("--backend", choices=("auto", "torch", "onnxruntime"), default="auto",
+                   help="auto (default): PyTorch, with unicorn-lite's per-frame network on ONNX Runtime when it is "
+                        "installed; torch: PyTorch only; onnxruntime: every step on exported ONNX graphs "
                         "(the onnx extra; --weights may then name a `unicorn export` folder)")
     p.add_argument("--out", help="result folder (default: runs/track/<input name>)")
     p.add_argument("--formats", help=f"comma-separated subset of {','.join(FORMATS)} (default: per task)")

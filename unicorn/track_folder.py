@@ -113,7 +113,7 @@ def track_to_folder(source: Any, out: str | Path, task: str = "sot", *, model: A
                     settings: dict[str, Any] | None = None, detector: Any = None,
                     input_size: tuple[int, int] | None = None, formats: Sequence[str] | None = None,
                     overwrite: bool = False, max_frames: int | None = None, device: str | None = None,
-                    threads: int | None = None, backend: str = "torch",
+                    threads: int | None = None, backend: str = "auto",
                     progress: Callable[[int, int | None], None] | None = None, info: dict[str, Any] | None = None,
                     video_name: str | None = None, fourcc: str = "mp4v",
                     corrections: dict[int, Any] | None = None) -> FolderRun:

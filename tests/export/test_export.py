@@ -79,6 +79,8 @@ def test_an_other_embedding_skips_the_interaction_graph(tmp_path):
     assert "MemoryEmbedding is not upstream's deformable interaction" in manifest["skipped"]["interact"]
     lite = export_model(small_model(embedding="memory"), tmp_path / "lite", fmt="torchscript")
     assert "interact" not in lite["graphs"] and "features" in lite["graphs"]  # the real lite embedding too
+    assert {"memory", "memory_imagenet"} <= set(lite["graphs"]) and lite["memory_temperature"] > 0
+    assert lite["graphs"]["memory"]["inputs"][0]["shape"][2:] == ["H", "W"]  # any image size
     assert {"features", "propagate", "sot_head", "mot_head", "segment", "masks"} <= set(manifest["graphs"])
     assert [o["name"] for o in manifest["graphs"]["features"]["outputs"]] == ["p3", "p4", "p5", "c4"]
     assert json.loads((tmp_path / MANIFEST).read_text()) == manifest
@@ -87,7 +89,8 @@ def test_an_other_embedding_skips_the_interaction_graph(tmp_path):
 def test_a_plain_detector_exports_only_features_and_detection(tmp_path):
     manifest = export_model(small_model(with_embedding=False, with_masks=False), tmp_path, fmt="torchscript")
     assert set(manifest["graphs"]) == {"features", "mot_head"}
-    assert set(manifest["skipped"]) == {"interact", "propagate", "propagate_fp16", "sot_head", "segment", "masks"}
+    assert set(manifest["skipped"]) == {"interact", "propagate", "propagate_fp16", "sot_head", "segment", "masks",
+                                        "memory", "memory_imagenet"}
     assert manifest["graphs"]["mot_head"]["outputs"][0] == {"name": "raw_s8", "shape": [1, 85, 16, 20],
                                                            "dtype": "float32"}
 

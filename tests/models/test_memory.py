@@ -4,8 +4,16 @@ import math
 
 import pytest
 import torch
+import torch.nn.functional as F
 
-from unicorn.models.interaction.memory import MemoryEmbedding, local_window, normalized_features, propagate_labels
+from unicorn.models.interaction.memory import (
+    MemoryEmbedding,
+    local_window,
+    normalized_features,
+    propagate_blocks,
+    propagate_labels,
+    reach_bias,
+)
 from unicorn.models.losses.memory import label_cells, propagation_loss
 
 
@@ -75,3 +83,28 @@ def test_propagation_loss_is_the_class_balanced_cross_entropy():
     loss = propagation_loss(emb, emb, labels, labels, topk=2, temperature=torch.tensor(0.5))
     p = 1 / (1 + math.exp(-2))  # each cell reads itself (1/0.5) against the other (0)
     assert loss.item() == pytest.approx(-math.log(p), rel=1e-5)
+
+
+def test_propagating_blocks_equals_one_memory_with_a_bias():
+    """The blockwise read (each block's best ``topk``, then the best of those) gives the labels of one
+    similarity matrix over every key with ``-inf`` where a block forbids a pair."""
+    gen = torch.Generator().manual_seed(3)
+    query = F.normalize(torch.randn(16, 50, generator=gen), dim=0)
+    sizes = (30, 20, 25)
+    keys = [F.normalize(torch.randn(16, n, generator=gen), dim=0) for n in sizes]
+    labels = [torch.rand(3, n, generator=gen).softmax(0) for n in sizes]
+    allowed = [None, torch.rand(50, 20, generator=gen) > 0.5, torch.rand(50, 25, generator=gen) > 0.9]
+    allowed[2][:7] = False  # queries that may read nothing from this block
+    bias = torch.cat([torch.zeros(50, n) if a is None else torch.zeros(50, n).masked_fill(~a, float("-inf"))
+                      for a, n in zip(allowed, sizes)], 1)
+    for topk in (1, 5, 10):
+        ref = propagate_labels(query, torch.cat(keys, 1), torch.cat(labels, 1), topk, 0.05, bias=bias)
+        biases = [None if a is None else reach_bias(a) for a in allowed]
+        out = propagate_blocks(query, list(zip(keys, labels, biases)), topk, 0.05)
+        assert torch.allclose(out, ref, atol=1e-6)
+    # hand case: one key per block, top-1 takes the more similar allowed one
+    q = torch.tensor([[1.0], [0.0]])
+    blocked = reach_bias(torch.tensor([[False]]))
+    out = propagate_blocks(q, [(torch.tensor([[0.6], [0.8]]), torch.tensor([[1.0], [0.0]]), None),
+                               (torch.tensor([[1.0], [0.0]]), torch.tensor([[0.0], [1.0]]), blocked)], 1, 0.05)
+    assert out.tolist() == [[1.0], [0.0]]  # the identical key is forbidden, so the 0.6-similar one wins

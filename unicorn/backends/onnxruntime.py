@@ -27,7 +27,7 @@ from ..models.layers import aligned_bilinear
 from ..models.unicorn import Unicorn
 from .threads import apply_threads
 
-BACKENDS = ("torch", "onnxruntime")
+BACKENDS = ("auto", "torch", "onnxruntime")
 
 
 def _import_ort():
@@ -45,6 +45,83 @@ def _config_from(manifest: dict) -> ModelConfig | None:
     known = {f.name for f in fields(ModelConfig)}
     values = {k: tuple(v) if isinstance(v, list) else v for k, v in cfg.items() if k in known}
     return replace(ModelConfig(**values), input_size=tuple(manifest["input_size"]))
+
+
+def dynamic_session(module: nn.Module, example: torch.Tensor, outputs: list[str], threads: int | None = None):
+    """An ONNX Runtime session of ``module`` (one image (1, 3, H, W) in, tensors out), exported in memory
+    with H and W dynamic; its threads do not busy-wait between runs (torch works on the same cores)."""
+    from ..export.exporter import GraphSpec, onnx_bytes
+
+    ort = _import_ort()
+    dynamic = {"images": {2: "H", 3: "W"}, **{name: {2: f"h_{name}", 3: f"w_{name}"} for name in outputs}}
+    spec = GraphSpec(module, (example,), ["images"], outputs, dynamic, "")
+    with torch.inference_mode(False), torch.no_grad():
+        data = onnx_bytes(spec)
+    opts = ort.SessionOptions()
+    opts.intra_op_num_threads = threads or torch.get_num_threads()
+    opts.inter_op_num_threads = 1
+    opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    return ort.InferenceSession(data, opts, providers=["CPUExecutionProvider"])
+
+
+class ModuleRuntime:
+    """Runs a torch module of one image (1, 3, H, W) through ONNX Runtime, for any H and W.
+
+    The graph is exported in memory on first use (about half a second) and again when the module's
+    weights have changed in place since (training steps, ``load_state_dict``). Outputs match torch's to
+    float rounding.
+
+    Args:
+        outputs: names of the module's outputs (a tensor, or a tuple of tensors).
+        threads: intra-op threads of the session (default: torch's thread count at first use).
+    """
+
+    def __init__(self, outputs: list[str], threads: int | None = None) -> None:
+        _import_ort()
+        self.outputs, self.threads = list(outputs), threads
+        self._session: tuple[int, object] | None = None  # (weights version, session)
+
+    def __deepcopy__(self, memo: dict) -> ModuleRuntime:
+        return type(self)(self.outputs, self.threads)  # a copy exports its own graph on first use
+
+    def __call__(self, module: nn.Module, images: torch.Tensor) -> list[torch.Tensor]:
+        version = sum(p._version for p in module.parameters())
+        if self._session is None or self._session[0] != version:
+            self._session = (version, dynamic_session(module, images.detach().float(), self.outputs, self.threads))
+        arr = images.detach().float().contiguous().numpy()
+        return [torch.from_numpy(o) for o in self._session[1].run(None, {"images": arr})]
+
+
+class MemoryRuntime:
+    """Runs :meth:`Unicorn.memory_features` (the per-frame network of label propagation, unicorn-lite's SOT,
+    VOS and MOTS) through ONNX Runtime, for any image size (:class:`ModuleRuntime`, one graph each for the
+    trained embedding and the ImageNet features).
+
+    ``unicorn.load`` attaches one to a CPU model with a memory embedding when ONNX Runtime is installed
+    (``model.memory_runtime``); set that attribute to None to run torch.
+    """
+
+    def __init__(self, threads: int | None = None) -> None:
+        self.threads = threads
+        self._runtimes = {trained: ModuleRuntime(["embedding"], threads) for trained in (True, False)}
+
+    def __deepcopy__(self, memo: dict) -> MemoryRuntime:
+        return MemoryRuntime(self.threads)
+
+    def __call__(self, model: Unicorn, images: torch.Tensor, trained: bool) -> torch.Tensor:
+        from ..export.graphs import MemoryGraph
+
+        (emb,) = self._runtimes[trained](MemoryGraph(model, trained), images)
+        return emb
+
+
+def memory_runtime_available() -> bool:
+    """True when ONNX Runtime can be imported."""
+    try:
+        _import_ort()
+    except UserError:
+        return False
+    return True
 
 
 class OnnxRuntimeUnicorn(nn.Module):
@@ -94,8 +171,19 @@ class OnnxRuntimeUnicorn(nn.Module):
 
     @property
     def has_memory_embedding(self) -> bool:
-        """False: the exported graphs hold no memory embedding (label propagation runs on torch only)."""
-        return False
+        """True when the export holds the ``memory`` graph (a model with a memory embedding)."""
+        return "memory" in self.graphs
+
+    @property
+    def memory_temperature(self) -> float | None:
+        """Softmax temperature of label propagation (from the export's json); None without a memory embedding."""
+        return float(self.manifest["memory_temperature"]) if self.has_memory_embedding else None
+
+    def memory_features(self, images: torch.Tensor, trained: bool = True) -> torch.Tensor:
+        """(1, 3, H, W) BGR 0..255, H and W any multiples of 32 -> (1, C, H/8, W/8) (see
+        :meth:`Unicorn.memory_features`)."""
+        (emb,) = self.run("memory" if trained else "memory_imagenet", images.float())
+        return emb
 
     def use_fast_pointwise(self, enabled: bool = True) -> None:
         """No effect: the kernels are ONNX Runtime's."""

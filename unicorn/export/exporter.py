@@ -11,6 +11,8 @@ Graphs (each for one input size; ``K`` targets and ``M`` anchors are dynamic):
 ``mot_head``              P3..P5 -> raw outputs (+ regression features)
 ``segment``               P3..P5 -> mask features, convex-upsampling weights
 ``masks``                 regression features, mask features, weights, anchor indices (M,) -> masks
+``memory``                images (any H, W) -> the memory embedding (label propagation, unicorn-lite)
+``memory_imagenet``       images (any H, W) -> the normalised ImageNet features (``features="imagenet"``)
 ========================  =====================================================================
 
 A graph the model cannot give (no mask head, no embedding, an interaction other than upstream's
@@ -20,6 +22,7 @@ ID-feature sampling stay in the host code (see :mod:`unicorn.backends.onnxruntim
 
 from __future__ import annotations
 
+import io
 import json
 import warnings
 from dataclasses import asdict, dataclass
@@ -38,6 +41,7 @@ from .graphs import (
     FeaturesGraph,
     InteractGraph,
     MasksGraph,
+    MemoryGraph,
     ObjectHeadGraph,
     PropagateGraph,
     SegmentGraph,
@@ -142,7 +146,23 @@ def graph_specs(model: Unicorn, size: tuple[int, int], targets: int = 2) -> tupl
                                    "dynamic (CondInst) masks of M anchors at stride 2, after the sigmoid")
     else:
         skipped["segment"] = skipped["masks"] = "the model has no mask head"
+    specs.update(memory_specs(model, size))
+    if not model.has_memory_embedding:
+        skipped["memory"] = skipped["memory_imagenet"] = "the model has no memory embedding"
     return specs, skipped
+
+
+def memory_specs(model: Unicorn, size: tuple[int, int]) -> dict[str, GraphSpec]:
+    """The ``memory`` and ``memory_imagenet`` graphs of a model with a memory embedding (else none); the
+    image's height and width are dynamic."""
+    if not model.has_memory_embedding:
+        return {}
+    images = torch.randint(0, 256, (1, 3, *size), generator=torch.Generator().manual_seed(0)).float()
+    dynamic = {"images": {2: "H", 3: "W"}, "embedding": {2: "h", 3: "w"}}
+    return {name: GraphSpec(MemoryGraph(model, trained), (images,), ["images"], ["embedding"], dynamic, text)
+            for name, trained, text in (
+                ("memory", True, "memory embedding of one image of any size (multiples of 32), BGR 0..255"),
+                ("memory_imagenet", False, "normalised ImageNet C3 + C4 of one image of any size, BGR 0..255"))}
 
 
 def _describe(names: list[str], tensors, dynamic: dict[str, dict[int, str]]) -> list[dict]:
@@ -153,7 +173,14 @@ def _describe(names: list[str], tensors, dynamic: dict[str, dict[int, str]]) -> 
     return out
 
 
-def _save(spec: GraphSpec, path: Path, fmt: str, opset: int) -> None:
+def onnx_bytes(spec: GraphSpec, opset: int = OPSET) -> bytes:
+    """One graph as an ONNX model in memory."""
+    buf = io.BytesIO()
+    _save(spec, buf, "onnx", opset)
+    return buf.getvalue()
+
+
+def _save(spec: GraphSpec, path: Path | io.BytesIO, fmt: str, opset: int) -> None:
     # The exporters put the module back in the mode it had: a wrapper left in training mode would
     # switch the whole model (dropout in the interaction) to training afterwards.
     spec.module.eval()
@@ -164,7 +191,8 @@ def _save(spec: GraphSpec, path: Path, fmt: str, opset: int) -> None:
         return
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        torch.onnx.export(spec.module, spec.inputs, str(path), dynamo=False, opset_version=opset,
+        target = path if isinstance(path, io.BytesIO) else str(path)
+        torch.onnx.export(spec.module, spec.inputs, target, dynamo=False, opset_version=opset,
                           input_names=spec.input_names, output_names=spec.output_names,
                           dynamic_axes=spec.dynamic or None, do_constant_folding=True)
 
@@ -236,6 +264,7 @@ def export_model(model: Unicorn, out_dir: str | Path, size: tuple[int, int] | No
         "has_masks": "masks" in graphs, "up_rate": model.mask_branch.up_rate if model.has_masks else None,
         "config": _plain(asdict(cfg)) if cfg is not None else None, "torch": torch.__version__,
         "graphs": graphs, "skipped": skipped,
+        "memory_temperature": model.memory_temperature if model.has_memory_embedding else None,
     }
     (out / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n")
     return manifest

@@ -18,6 +18,7 @@ from ..models.features import EMBED_STRIDE
 from ..models.heads.detection import UnicornHead, anchor_grid
 from ..models.heads.mask import BIAS_NUMS, SIZES_OF_INTEREST, WEIGHT_NUMS, mask_locations
 from ..models.interaction.embedding import FrameTokens, UnifiedEmbedding
+from ..models.interaction.memory import normalized_features
 from ..models.interaction.prior import multiscale_priors
 from ..models.unicorn import Unicorn
 
@@ -38,6 +39,20 @@ class FeaturesGraph(nn.Module):
         if self.with_tokens:
             outs = (*outs, self.model.embedding.tokens(feats.c4).src)
         return outs
+
+
+class MemoryGraph(nn.Module):
+    """images (1, 3, H, W) BGR 0..255 -> the memory embedding (1, C, H/8, W/8) (``trained``) or the
+    normalised ImageNet features; H and W are dynamic (a SOT search region and a whole frame differ)."""
+
+    def __init__(self, model: Unicorn, trained: bool) -> None:
+        super().__init__()
+        self.backbone = model.backbone
+        self.embedding = model.embedding if trained else None
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        c3, c4, _ = self.backbone(images)
+        return self.embedding(c3, c4) if self.embedding is not None else normalized_features(c3, c4)
 
 
 class InteractGraph(nn.Module):

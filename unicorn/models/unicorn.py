@@ -8,6 +8,7 @@ Data flows top to bottom::
     (P3..P5, prior) -> detection head: SOT predictors                    detect_targets
     P3..P5, zero prior -> detection head: MOT predictors                 detect_objects
     P3..P5 -> mask branch; dynamic params -> per-instance masks          segment / instance_masks
+    C3, C4 -> memory embedding of one frame (label propagation)          memory_features
     embedding sampled at box centres -> ID features                      id_features
 
 ``forward`` computes the training loss (see :mod:`unicorn.models.losses`).
@@ -26,7 +27,7 @@ from .features import EMBED_STRIDE, FrameFeatures, id_feature_grid
 from .heads.detection import HeadOutput, UnicornHead, decode_outputs
 from .heads.mask import MaskBranch, convex_upsample, dynamic_mask_logits
 from .interaction.embedding import FrameTokens, UnifiedEmbedding
-from .interaction.memory import MemoryEmbedding
+from .interaction.memory import MemoryEmbedding, normalized_features
 from .interaction.prior import multiscale_priors, propagate_prior, propagate_prior_fp16
 from .layers import aligned_bilinear
 from .losses.unicorn_loss import unicorn_loss
@@ -46,6 +47,7 @@ class Unicorn(nn.Module):
     Attributes:
         variant: the variant name when the model was built or loaded by name (``unicorn.load("unicorn-lite")``),
             None when it came from a file; it picks the variant's default MOT detector.
+        memory_runtime: what runs :meth:`memory_features` in inference instead of torch, or None.
     """
 
     def __init__(self, backbone: nn.Module, neck: nn.Module, head: UnicornHead,
@@ -59,6 +61,9 @@ class Unicorn(nn.Module):
         self.mask_branch = mask_branch
         self.config = config
         self.variant: str | None = None
+        # Runs :meth:`memory_features` in inference instead of torch when set (``unicorn.load`` sets the
+        # ONNX Runtime one, :class:`unicorn.backends.onnxruntime.MemoryRuntime`); None: torch.
+        self.memory_runtime = None
 
     @property
     def num_classes(self) -> int:
@@ -85,6 +90,25 @@ class Unicorn(nn.Module):
     def has_memory_embedding(self) -> bool:
         """True when the embedding embeds each frame on its own (``ModelConfig.embedding="memory"``)."""
         return isinstance(self.embedding, MemoryEmbedding)
+
+    @property
+    def memory_temperature(self) -> float | None:
+        """Softmax temperature of label propagation over the memory embedding (learned); None without one."""
+        return self.embedding.temperature if self.has_memory_embedding else None
+
+    def memory_features(self, images: torch.Tensor, trained: bool = True) -> torch.Tensor:
+        """The per-frame embedding label propagation reads: (B, 3, H, W) BGR 0..255 (H, W multiples of 32)
+        -> (B, C, H/8, W/8), each cell L2-normalised.
+
+        Args:
+            trained: the memory embedding (needs :attr:`has_memory_embedding`); False: the frozen backbone's
+                C3 and upsampled C4, each normalised (the training-free features, ``features="imagenet"``).
+        """
+        runtime = self.memory_runtime
+        if runtime is not None and not self.training and not torch.is_grad_enabled() and images.device.type == "cpu":
+            return runtime(self, images, trained)
+        c3, c4, _ = self.backbone(images)
+        return self.embedding(c3, c4) if trained else normalized_features(c3, c4)
 
     def tokens(self, feats: FrameFeatures) -> FrameTokens | None:
         """Interaction tokens of a frame: those kept on ``feats`` (see :meth:`with_tokens`), else computed now

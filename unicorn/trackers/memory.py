@@ -12,15 +12,15 @@ from dataclasses import dataclass
 
 import torch
 
-from ..models.interaction.memory import local_window, propagate_labels
+from ..models.interaction.memory import local_window, propagate_blocks, reach_bias
 
 
 @dataclass
 class _Entry:
     keys: torch.Tensor  # (C, n) embeddings of the kept cells
     labels: torch.Tensor  # (1 + K, n)
-    cells: torch.Tensor | None = None  # (n,) flat grid index of each kept cell; None: every cell
-    bias: torch.Tensor | None = None  # (h*w, n) 0 where a cell may read a kept cell, -inf elsewhere
+    cells: torch.Tensor  # (n,) flat grid index of each kept cell
+    bias: torch.Tensor | None = None  # recent frames: (h*w, n) 0 where a cell may read a kept cell, -inf elsewhere
 
 
 def kept_cells(labels: torch.Tensor, stride: int = 2, min_object: float = 0.02,
@@ -62,7 +62,7 @@ class LabelMemory:
         self.prompts: list[_Entry] = []
         self.frames: list[_Entry] = []
         self.num_objects = 0
-        self._window: torch.Tensor | None = None
+        self._reach: torch.Tensor | None = None  # (h*w, h*w) reach_bias of the local window
         self._grid: tuple[int, int] | None = None
 
     def _fit(self, labels: torch.Tensor) -> torch.Tensor:
@@ -91,10 +91,9 @@ class LabelMemory:
         entry = _Entry(embedding.flatten(1)[:, cells], labels.flatten(1)[:, cells], cells)
         if self.radius > 0:
             h, w = labels.shape[-2:]
-            if self._window is None or self._window.shape[0] != h * w:
-                self._window = local_window(h, w, self.radius, labels.device)
-            entry.bias = torch.zeros((h * w, len(cells)), device=labels.device).masked_fill_(
-                ~self._window[:, cells], float("-inf"))
+            if self._reach is None or self._reach.shape[0] != h * w:
+                self._reach = reach_bias(local_window(h, w, self.radius, labels.device))
+            entry.bias = self._reach.index_select(0, cells).t().contiguous()  # the window is symmetric
         self.frames = (self.frames + [entry])[-self.recent:]
 
     def remove_object(self, row: int) -> None:
@@ -114,18 +113,19 @@ class LabelMemory:
         h, w = embedding.shape[-2:]
         if self._grid != (h, w):
             raise ValueError(f"frame grid {(h, w)} differs from the memory's {self._grid}")
-        entries = self.prompts + self.frames
-        keys = torch.cat([e.keys for e in entries], 1)
-        labels = torch.cat([self._fit(e.labels) for e in entries], 1)
         query = embedding.flatten(1)
         rows = None if region is None else region.flatten().nonzero()[:, 0]
         if rows is not None:
             query = query[:, rows]
-        bias = None
-        if self.frames and self.radius > 0:
-            everywhere = query.new_zeros((query.shape[1], sum(e.keys.shape[1] for e in self.prompts)))
-            bias = torch.cat([everywhere] + [e.bias if rows is None else e.bias[rows] for e in self.frames], 1)
-        out = propagate_labels(query, keys, labels, self.topk, self.temperature, bias=bias)
+        blocks = [(e.keys, self._fit(e.labels), None) for e in self.prompts]
+        if self.frames:  # the recent frames, read only within the radius of each pixel
+            bias = None
+            if self.radius > 0:
+                bias = torch.cat([e.bias for e in self.frames], 1)
+                bias = bias if rows is None else bias.index_select(0, rows)
+            blocks.append((torch.cat([e.keys for e in self.frames], 1),
+                           torch.cat([self._fit(e.labels) for e in self.frames], 1), bias))
+        out = propagate_blocks(query, blocks, self.topk, self.temperature)
         if rows is None:
             return out.view(-1, h, w)
         full = out.new_zeros((out.shape[0], h * w))

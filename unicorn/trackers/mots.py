@@ -64,8 +64,7 @@ def box_masks(model: Unicorn, f: Frame, boxes_xyxy: np.ndarray, topk: int) -> np
     h0, w0 = f.size
     if len(boxes_xyxy) == 0:
         return np.zeros((0, h0, w0), bool)
-    c3, c4, _ = model.backbone(f.image)
-    emb = model.embedding(c3, c4)[0]
+    emb = model.memory_features(f.image)[0]
     probs = box_prior(emb, np.asarray(boxes_xyxy, np.float64) * f.r, topk)
     h, w = probs.shape[-2:]
     up = F.interpolate(probs[None], size=(h * 8, w * 8), mode="bilinear", align_corners=False)

@@ -23,7 +23,6 @@ import torch.nn.functional as F
 from ..errors import UserError
 from ..geometry import clip_boxes_xyxy, filled_box_masks, mask_boxes_xyxy, xywh_to_xyxy
 from ..inputs import check_boxes_xywh, check_frame, check_masks, check_prompt_ids
-from ..models.interaction.memory import MemoryEmbedding, normalized_features
 from ..models.unicorn import Unicorn
 from ..types import FrameResult
 from .base import BaseTracker, Frame
@@ -48,15 +47,14 @@ class PropagationTracker(BaseTracker):
         super().__init__(model, input_size)
         self.task = task
         self.config = config or tracker_config(model, task, {"method": "propagation"})
-        if self.config.features == "trained" and not isinstance(model.embedding, MemoryEmbedding):
+        if self.config.features == "trained" and not model.has_memory_embedding:
             raise UserError("method='propagation' with features='trained' needs a model with a memory embedding "
                             "(unicorn-lite); use features='imagenet' for this model")
         self.reset()
 
     def reset(self) -> None:
         super().reset()
-        emb = self.model.embedding
-        temperature = emb.temperature if self.config.features == "trained" else 0.05
+        temperature = self.model.memory_temperature if self.config.features == "trained" else 0.05
         cfg = self.config
         self.memory = LabelMemory(cfg.topk, temperature, cfg.memory_frames, cfg.memory_radius, cfg.memory_confidence)
         self._ids: list[int] = []
@@ -77,11 +75,7 @@ class PropagationTracker(BaseTracker):
     def _embed(self, frame: np.ndarray) -> tuple[Frame, torch.Tensor]:
         """Letterbox and embed a frame: (C, h, w) over the cells the frame covers."""
         f = self.preprocess(frame)  # checks the frame has the video's size
-        c3, c4, _ = self.model.backbone(f.image)
-        if self.config.features == "trained":
-            emb = self.model.embedding(c3, c4)
-        else:
-            emb = normalized_features(c3, c4)
+        emb = self.model.memory_features(f.image, self.config.features == "trained")
         h, w = self._valid(f)
         return f, emb[0, :, :h, :w].contiguous(memory_format=torch.contiguous_format)
 

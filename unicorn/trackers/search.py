@@ -19,7 +19,7 @@ import torch.nn.functional as F
 from ..errors import UserError
 from ..geometry import clip_boxes_xyxy, mask_boxes_xyxy, xywh_to_xyxy
 from ..inputs import check_boxes_xywh, check_frame, check_prompt_ids
-from ..models.interaction.memory import normalized_features, propagate_labels
+from ..models.interaction.memory import propagate_blocks, reach_bias
 from ..models.unicorn import Unicorn
 from ..types import FrameResult
 from .base import BaseTracker
@@ -60,18 +60,16 @@ class SearchTarget:
     def read(self, emb: torch.Tensor, crop: Crop, topk: int, temperature: float, radius_cells: float) -> torch.Tensor:
         """(2, h, w) labels of a crop; recent cells are read within ``radius_cells`` cells of this crop."""
         grid = tuple(emb.shape[-2:])
-        entries = self.prompts + self.recent
-        keys = torch.cat([e.keys for e in entries], 1)
-        labels = torch.cat([e.labels for e in entries], 1)
-        bias = None
-        if self.recent and radius_cells > 0:
-            pos = crop.cell_positions(grid).to(emb.device)
-            near = torch.cdist(pos, torch.cat([e.pos for e in self.recent])) <= radius_cells * 8 / crop.scale
-            far = torch.zeros(near.shape, device=emb.device).masked_fill_(~near, float("-inf"))
-            n_prompt = sum(e.keys.shape[1] for e in self.prompts)
-            bias = torch.cat([far.new_zeros((far.shape[0], n_prompt)), far], 1)
-        out = propagate_labels(emb.flatten(1), keys, labels, topk, temperature, bias=bias)
-        return out.view(2, *grid)
+        blocks = [(e.keys, e.labels, None) for e in self.prompts]
+        if self.recent:
+            bias = None
+            if radius_cells > 0:
+                pos = crop.cell_positions(grid).to(emb.device)
+                recent_pos = torch.cat([e.pos for e in self.recent])
+                bias = reach_bias(torch.cdist(pos, recent_pos) <= radius_cells * 8 / crop.scale)
+            blocks.append((torch.cat([e.keys for e in self.recent], 1), torch.cat([e.labels for e in self.recent], 1),
+                           bias))
+        return propagate_blocks(emb.flatten(1), blocks, topk, temperature).view(2, *grid)
 
 
 def region_box(labels: torch.Tensor, crop: Crop) -> np.ndarray | None:
@@ -108,7 +106,7 @@ class SearchSOTTracker(BaseTracker):
     def reset(self) -> None:
         super().reset()
         trained = self.config.features == "trained"
-        self.temperature = self.model.embedding.temperature if trained else 0.05
+        self.temperature = self.model.memory_temperature if trained else 0.05
         self._targets: dict[int, SearchTarget] = {}
         self._boxes: dict[int, np.ndarray] = {}
         self._scores: dict[int, float] = {}
@@ -126,9 +124,7 @@ class SearchSOTTracker(BaseTracker):
     def _embed(self, frame: np.ndarray, crop: Crop) -> torch.Tensor:
         image = torch.from_numpy(crop.image(frame))[None].to(self.device)
         image = image.permute(0, 3, 1, 2).float().contiguous(memory_format=torch.channels_last)
-        c3, c4, _ = self.model.backbone(image)
-        emb = self.model.embedding(c3, c4) if self.config.features == "trained" else normalized_features(c3, c4)
-        return emb[0].contiguous()
+        return self.model.memory_features(image, self.config.features == "trained")[0].contiguous()
 
     def _crop(self, frame_hw: tuple[int, int], box: np.ndarray, misses: int = 0) -> Crop:
         context = self.config.search_context * 2 ** min(misses, 4)  # a lost target: look wider each frame

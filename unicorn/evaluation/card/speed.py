@@ -71,7 +71,8 @@ def speed_jobs(model: str, device: str, threads: int, data: Path, quick: bool,
 
 
 def speed_child(job: dict) -> dict:
-    """Run inside the child: time ``steps`` tracker steps after ``warmup`` ones; peak memory at the end."""
+    """Run inside the child: time ``steps`` tracker steps after ``warmup`` ones; peak memory at the end.
+    ``job["backend"]`` is :func:`unicorn.load`'s (default ``"auto"``, what a user gets)."""
     import torch
 
     import unicorn
@@ -80,7 +81,7 @@ def speed_child(job: dict) -> dict:
     cv2.setNumThreads(int(job["threads"]))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        model = unicorn.load(job["model"], job["device"])
+        model = unicorn.load(job["model"], job["device"], backend=job.get("backend", "auto"))
     after_load = peak_rss_mb()
     task, paths = job["task"], job["frames"]
     settings = {"classes": tuple(job["classes"])} if task == "mot" and job.get("classes") else {}

@@ -38,6 +38,16 @@ def local_window(height: int, width: int, radius: float, device: torch.device | 
     return torch.cdist(pos, pos) <= radius
 
 
+UNREACHABLE = -1e30  # a similarity bias no softmax weight survives (exp underflows to 0), cheaper than -inf
+
+
+def reach_bias(allowed: torch.Tensor) -> torch.Tensor:
+    """A bool mask as a similarity bias: 0 where True, :data:`UNREACHABLE` where False (see
+    :func:`propagate_blocks`; float arithmetic here is several times faster than ``where`` or
+    ``masked_fill`` on a bool mask)."""
+    return (allowed.float() - 1) * -UNREACHABLE
+
+
 def propagate_labels(query: torch.Tensor, keys: torch.Tensor, labels: torch.Tensor, topk: int,
                      temperature: float, allowed: torch.Tensor | None = None,
                      bias: torch.Tensor | None = None) -> torch.Tensor:
@@ -67,6 +77,42 @@ def propagate_labels(query: torch.Tensor, keys: torch.Tensor, labels: torch.Tens
     weights = torch.nan_to_num(weights, nan=0.0)  # a query with no allowed key gets nothing
     gathered = labels[:, idx]  # (K, Nq, k)
     return (gathered * weights.unsqueeze(0)).sum(-1)
+
+
+def propagate_blocks(query: torch.Tensor, blocks: list[tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]],
+                     topk: int, temperature: float) -> torch.Tensor:
+    """:func:`propagate_labels` over a memory held in blocks (the prompt frames; the recent frames), each with
+    its own optional bias: the same labels (up to the order of equal similarities) without one
+    (Nq, sum of Nk) matrix: each block keeps its ``topk`` best, and the best ``topk`` of those are taken.
+
+    Args:
+        query: (C, Nq) current-frame embedding.
+        blocks: (keys (C, Nk), labels (K, Nk), bias (Nq, Nk) or None) per block; a bias is added to the
+            similarities: :func:`reach_bias`, :data:`UNREACHABLE` where a query pixel may not read a key pixel
+            (an addition is far cheaper than ``masked_fill`` on a CPU). Give at least one block without a
+            bias (the prompt frames): a query that reaches no key of any block would average them all.
+        topk, temperature: as :func:`propagate_labels`.
+
+    Returns:
+        (K, Nq) propagated labels.
+    """
+    q = query.t()
+    tops, picked = [], []
+    for keys, labels, bias in blocks:
+        if keys.shape[1] == 0:
+            continue
+        sim = q @ keys  # (Nq, Nk)
+        if bias is not None:
+            sim += bias
+        top, idx = sim.topk(min(topk, keys.shape[1]), dim=1)
+        tops.append(top)
+        picked.append(labels[:, idx])  # (K, Nq, k)
+    top, labels = torch.cat(tops, 1), torch.cat(picked, 2)
+    if top.shape[1] > topk:
+        top, idx = top.topk(topk, dim=1)
+        labels = labels.gather(2, idx.unsqueeze(0).expand(labels.shape[0], -1, -1))
+    weights = torch.nan_to_num(torch.softmax(top / temperature, dim=1), nan=0.0)  # no allowed key: nothing
+    return (labels * weights.unsqueeze(0)).sum(-1)
 
 
 class MemoryEmbedding(nn.Module):
